@@ -1,0 +1,252 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.customer_create import CustomerCreate
+from ...models.error import Error
+from ...models.write_result import WriteResult
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: CustomerCreate,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/3dCartWebAPI/v1/Customers",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> list[Error] | list[WriteResult] | None:
+    if response.status_code == 201:
+        response_201 = []
+        _response_201 = response.json()
+        for componentsschemas_write_result_list_item_data in _response_201:
+            componentsschemas_write_result_list_item = WriteResult.from_dict(
+                componentsschemas_write_result_list_item_data
+            )
+
+            response_201.append(componentsschemas_write_result_list_item)
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = []
+        _response_400 = response.json()
+        for componentsschemas_error_list_item_data in _response_400:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_400.append(componentsschemas_error_list_item)
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = []
+        _response_401 = response.json()
+        for componentsschemas_error_list_item_data in _response_401:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_401.append(componentsschemas_error_list_item)
+
+        return response_401
+
+    if response.status_code == 415:
+        response_415 = []
+        _response_415 = response.json()
+        for componentsschemas_error_list_item_data in _response_415:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_415.append(componentsschemas_error_list_item)
+
+        return response_415
+
+    if response.status_code == 429:
+        response_429 = []
+        _response_429 = response.json()
+        for componentsschemas_error_list_item_data in _response_429:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_429.append(componentsschemas_error_list_item)
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = []
+        _response_500 = response.json()
+        for componentsschemas_error_list_item_data in _response_500:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_500.append(componentsschemas_error_list_item)
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = []
+        _response_503 = response.json()
+        for componentsschemas_error_list_item_data in _response_503:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_503.append(componentsschemas_error_list_item)
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[list[Error] | list[WriteResult]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: CustomerCreate,
+) -> Response[list[Error] | list[WriteResult]]:
+    """Create a customer
+
+     Creates a new customer record. The store assigns the CustomerID (a
+    CustomerID in the body is ignored) and answers 201 with a write result whose
+    `Value` is the new id. The reference marks `Email` and `Password` as
+    required; an empty `Password` is accepted.
+
+    Args:
+        body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
+            `Password` is accepted); the CustomerID is assigned by the store.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[list[Error] | list[WriteResult]]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: CustomerCreate,
+) -> list[Error] | list[WriteResult] | None:
+    """Create a customer
+
+     Creates a new customer record. The store assigns the CustomerID (a
+    CustomerID in the body is ignored) and answers 201 with a write result whose
+    `Value` is the new id. The reference marks `Email` and `Password` as
+    required; an empty `Password` is accepted.
+
+    Args:
+        body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
+            `Password` is accepted); the CustomerID is assigned by the store.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        list[Error] | list[WriteResult]
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: CustomerCreate,
+) -> Response[list[Error] | list[WriteResult]]:
+    """Create a customer
+
+     Creates a new customer record. The store assigns the CustomerID (a
+    CustomerID in the body is ignored) and answers 201 with a write result whose
+    `Value` is the new id. The reference marks `Email` and `Password` as
+    required; an empty `Password` is accepted.
+
+    Args:
+        body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
+            `Password` is accepted); the CustomerID is assigned by the store.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[list[Error] | list[WriteResult]]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: CustomerCreate,
+) -> list[Error] | list[WriteResult] | None:
+    """Create a customer
+
+     Creates a new customer record. The store assigns the CustomerID (a
+    CustomerID in the body is ignored) and answers 201 with a write result whose
+    `Value` is the new id. The reference marks `Email` and `Password` as
+    required; an empty `Password` is accepted.
+
+    Args:
+        body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
+            `Password` is accepted); the CustomerID is assigned by the store.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        list[Error] | list[WriteResult]
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,231 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.write_result import WriteResult
+from ...types import Response
+
+
+def _get_kwargs(
+    id: int,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/3dCartWebAPI/v1/Customers/{id}".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> list[Error] | list[WriteResult] | None:
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for componentsschemas_write_result_list_item_data in _response_200:
+            componentsschemas_write_result_list_item = WriteResult.from_dict(
+                componentsschemas_write_result_list_item_data
+            )
+
+            response_200.append(componentsschemas_write_result_list_item)
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = []
+        _response_400 = response.json()
+        for componentsschemas_error_list_item_data in _response_400:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_400.append(componentsschemas_error_list_item)
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = []
+        _response_401 = response.json()
+        for componentsschemas_error_list_item_data in _response_401:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_401.append(componentsschemas_error_list_item)
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = []
+        _response_404 = response.json()
+        for componentsschemas_error_list_item_data in _response_404:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_404.append(componentsschemas_error_list_item)
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = []
+        _response_429 = response.json()
+        for componentsschemas_error_list_item_data in _response_429:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_429.append(componentsschemas_error_list_item)
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = []
+        _response_500 = response.json()
+        for componentsschemas_error_list_item_data in _response_500:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_500.append(componentsschemas_error_list_item)
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = []
+        _response_503 = response.json()
+        for componentsschemas_error_list_item_data in _response_503:
+            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+            response_503.append(componentsschemas_error_list_item)
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[list[Error] | list[WriteResult]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[list[Error] | list[WriteResult]]:
+    """Delete a customer
+
+     Deletes the customer with this CustomerID.
+
+    Args:
+        id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[list[Error] | list[WriteResult]]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: int,
+    *,
+    client: AuthenticatedClient,
+) -> list[Error] | list[WriteResult] | None:
+    """Delete a customer
+
+     Deletes the customer with this CustomerID.
+
+    Args:
+        id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        list[Error] | list[WriteResult]
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[list[Error] | list[WriteResult]]:
+    """Delete a customer
+
+     Deletes the customer with this CustomerID.
+
+    Args:
+        id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[list[Error] | list[WriteResult]]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: int,
+    *,
+    client: AuthenticatedClient,
+) -> list[Error] | list[WriteResult] | None:
+    """Delete a customer
+
+     Deletes the customer with this CustomerID.
+
+    Args:
+        id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        list[Error] | list[WriteResult]
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+        )
+    ).parsed

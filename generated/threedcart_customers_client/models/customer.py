@@ -1,0 +1,689 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="Customer")
+
+
+@_attrs_define
+class Customer:
+    """A customer of the store. Every field is optional: responses of the real
+    service omit some keys and carry `null` strings, and an update sends only
+    the fields it changes.
+
+        Example:
+            {'CustomerID': 96318450, 'Email': 'laborum velit aliquip', 'Password': '', 'BillingCompany': 'dolore amet
+                cillum', 'BillingFirstName': 'officia veniam', 'BillingLastName': 'in nulla tempor', 'BillingAddress1': 'aliqua
+                sunt adipisicing mollit', 'BillingAddress2': 'ullamco cill', 'BillingCity': 'reprehenderit laboris ullamco ',
+                'BillingState': 'aute tempor dolor', 'BillingZipCode': 'es', 'BillingCountry': 'cupidatat sint qui',
+                'BillingPhoneNumber': 'esse fugiat', 'BillingTaxID': 'proident', 'ShippingCompany': 'ea in sunt aute',
+                'ShippingFirstName': 'fugiat', 'ShippingLastName': 'ad venia', 'ShippingAddress1': 'esse sed',
+                'ShippingAddress2': 'commodo moll', 'ShippingCity': 'proident ipsum eiusmod cillum aute', 'ShippingState':
+                'commodo aliquip', 'ShippingZipCode': 'deseru', 'ShippingCountry': 'ut mollit minim', 'ShippingPhoneNumber': 'do
+                n', 'ShippingAddressType': -44788774, 'CustomerGroupID': 50520008, 'Enabled': True, 'MailList': False,
+                'NonTaxable': True, 'DisableBillingSameAsShipping': True, 'Comments': 'eu', 'AdditionalField1': 'dolor sed
+                adip', 'AdditionalField2': 'laboris elit Lorem minim', 'AdditionalField3': 'Duis ut enim eiusmod',
+                'TotalStoreCredit': -15431326.976344898, 'ResetPassword': True}
+
+    """
+
+    customer_id: int | Unset = UNSET
+    """ Primary key, assigned by the store on create (ignored there); required in each item of a bulk update. """
+    email: None | str | Unset = UNSET
+    """ Email address, the customer's login. Required on create. """
+    password: None | str | Unset = UNSET
+    """ Password. Required on create, where an empty string is accepted. """
+    billing_company: None | str | Unset = UNSET
+    """ Billing company. """
+    billing_first_name: None | str | Unset = UNSET
+    """ Billing first name. """
+    billing_last_name: None | str | Unset = UNSET
+    """ Billing last name. """
+    billing_address_1: None | str | Unset = UNSET
+    """ Billing address, first line. """
+    billing_address_2: None | str | Unset = UNSET
+    """ Billing address, second line. """
+    billing_city: None | str | Unset = UNSET
+    """ Billing city. """
+    billing_state: None | str | Unset = UNSET
+    """ Billing state or province. """
+    billing_zip_code: None | str | Unset = UNSET
+    """ Billing ZIP or postal code. """
+    billing_country: None | str | Unset = UNSET
+    """ Billing country. """
+    billing_phone_number: None | str | Unset = UNSET
+    """ Billing phone number. """
+    billing_tax_id: None | str | Unset = UNSET
+    """ Billing tax id. """
+    shipping_company: None | str | Unset = UNSET
+    """ Shipping company. """
+    shipping_first_name: None | str | Unset = UNSET
+    """ Shipping first name. """
+    shipping_last_name: None | str | Unset = UNSET
+    """ Shipping last name. """
+    shipping_address_1: None | str | Unset = UNSET
+    """ Shipping address, first line. """
+    shipping_address_2: None | str | Unset = UNSET
+    """ Shipping address, second line. """
+    shipping_city: None | str | Unset = UNSET
+    """ Shipping city. """
+    shipping_state: None | str | Unset = UNSET
+    """ Shipping state or province. """
+    shipping_zip_code: None | str | Unset = UNSET
+    """ Shipping ZIP or postal code. """
+    shipping_country: None | str | Unset = UNSET
+    """ Shipping country. """
+    shipping_phone_number: None | str | Unset = UNSET
+    """ Shipping phone number. """
+    shipping_address_type: int | Unset = UNSET
+    """ Shipping address type (residential or commercial, as the store codes it). """
+    customer_group_id: int | Unset = UNSET
+    """ The customer group the customer belongs to. """
+    enabled: bool | Unset = UNSET
+    """ Whether the customer's account is enabled. """
+    mail_list: bool | Unset = UNSET
+    """ Whether the customer subscribed to the mailing list. """
+    non_taxable: bool | Unset = UNSET
+    """ Whether the customer is exempt from tax. """
+    disable_billing_same_as_shipping: bool | Unset = UNSET
+    """ Whether the billing address differs from the shipping address. """
+    comments: None | str | Unset = UNSET
+    """ Merchant's comments on the customer. """
+    additional_field_1: None | str | Unset = UNSET
+    """ Additional field 1. """
+    additional_field_2: None | str | Unset = UNSET
+    """ Additional field 2. """
+    additional_field_3: None | str | Unset = UNSET
+    """ Additional field 3. """
+    total_store_credit: float | Unset = UNSET
+    """ The customer's store credit, computed by the store. """
+    reset_password: bool | Unset = UNSET
+    """ Whether the customer must reset the password at the next login. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        customer_id = self.customer_id
+
+        email: None | str | Unset
+        if isinstance(self.email, Unset):
+            email = UNSET
+        else:
+            email = self.email
+
+        password: None | str | Unset
+        if isinstance(self.password, Unset):
+            password = UNSET
+        else:
+            password = self.password
+
+        billing_company: None | str | Unset
+        if isinstance(self.billing_company, Unset):
+            billing_company = UNSET
+        else:
+            billing_company = self.billing_company
+
+        billing_first_name: None | str | Unset
+        if isinstance(self.billing_first_name, Unset):
+            billing_first_name = UNSET
+        else:
+            billing_first_name = self.billing_first_name
+
+        billing_last_name: None | str | Unset
+        if isinstance(self.billing_last_name, Unset):
+            billing_last_name = UNSET
+        else:
+            billing_last_name = self.billing_last_name
+
+        billing_address_1: None | str | Unset
+        if isinstance(self.billing_address_1, Unset):
+            billing_address_1 = UNSET
+        else:
+            billing_address_1 = self.billing_address_1
+
+        billing_address_2: None | str | Unset
+        if isinstance(self.billing_address_2, Unset):
+            billing_address_2 = UNSET
+        else:
+            billing_address_2 = self.billing_address_2
+
+        billing_city: None | str | Unset
+        if isinstance(self.billing_city, Unset):
+            billing_city = UNSET
+        else:
+            billing_city = self.billing_city
+
+        billing_state: None | str | Unset
+        if isinstance(self.billing_state, Unset):
+            billing_state = UNSET
+        else:
+            billing_state = self.billing_state
+
+        billing_zip_code: None | str | Unset
+        if isinstance(self.billing_zip_code, Unset):
+            billing_zip_code = UNSET
+        else:
+            billing_zip_code = self.billing_zip_code
+
+        billing_country: None | str | Unset
+        if isinstance(self.billing_country, Unset):
+            billing_country = UNSET
+        else:
+            billing_country = self.billing_country
+
+        billing_phone_number: None | str | Unset
+        if isinstance(self.billing_phone_number, Unset):
+            billing_phone_number = UNSET
+        else:
+            billing_phone_number = self.billing_phone_number
+
+        billing_tax_id: None | str | Unset
+        if isinstance(self.billing_tax_id, Unset):
+            billing_tax_id = UNSET
+        else:
+            billing_tax_id = self.billing_tax_id
+
+        shipping_company: None | str | Unset
+        if isinstance(self.shipping_company, Unset):
+            shipping_company = UNSET
+        else:
+            shipping_company = self.shipping_company
+
+        shipping_first_name: None | str | Unset
+        if isinstance(self.shipping_first_name, Unset):
+            shipping_first_name = UNSET
+        else:
+            shipping_first_name = self.shipping_first_name
+
+        shipping_last_name: None | str | Unset
+        if isinstance(self.shipping_last_name, Unset):
+            shipping_last_name = UNSET
+        else:
+            shipping_last_name = self.shipping_last_name
+
+        shipping_address_1: None | str | Unset
+        if isinstance(self.shipping_address_1, Unset):
+            shipping_address_1 = UNSET
+        else:
+            shipping_address_1 = self.shipping_address_1
+
+        shipping_address_2: None | str | Unset
+        if isinstance(self.shipping_address_2, Unset):
+            shipping_address_2 = UNSET
+        else:
+            shipping_address_2 = self.shipping_address_2
+
+        shipping_city: None | str | Unset
+        if isinstance(self.shipping_city, Unset):
+            shipping_city = UNSET
+        else:
+            shipping_city = self.shipping_city
+
+        shipping_state: None | str | Unset
+        if isinstance(self.shipping_state, Unset):
+            shipping_state = UNSET
+        else:
+            shipping_state = self.shipping_state
+
+        shipping_zip_code: None | str | Unset
+        if isinstance(self.shipping_zip_code, Unset):
+            shipping_zip_code = UNSET
+        else:
+            shipping_zip_code = self.shipping_zip_code
+
+        shipping_country: None | str | Unset
+        if isinstance(self.shipping_country, Unset):
+            shipping_country = UNSET
+        else:
+            shipping_country = self.shipping_country
+
+        shipping_phone_number: None | str | Unset
+        if isinstance(self.shipping_phone_number, Unset):
+            shipping_phone_number = UNSET
+        else:
+            shipping_phone_number = self.shipping_phone_number
+
+        shipping_address_type = self.shipping_address_type
+
+        customer_group_id = self.customer_group_id
+
+        enabled = self.enabled
+
+        mail_list = self.mail_list
+
+        non_taxable = self.non_taxable
+
+        disable_billing_same_as_shipping = self.disable_billing_same_as_shipping
+
+        comments: None | str | Unset
+        if isinstance(self.comments, Unset):
+            comments = UNSET
+        else:
+            comments = self.comments
+
+        additional_field_1: None | str | Unset
+        if isinstance(self.additional_field_1, Unset):
+            additional_field_1 = UNSET
+        else:
+            additional_field_1 = self.additional_field_1
+
+        additional_field_2: None | str | Unset
+        if isinstance(self.additional_field_2, Unset):
+            additional_field_2 = UNSET
+        else:
+            additional_field_2 = self.additional_field_2
+
+        additional_field_3: None | str | Unset
+        if isinstance(self.additional_field_3, Unset):
+            additional_field_3 = UNSET
+        else:
+            additional_field_3 = self.additional_field_3
+
+        total_store_credit = self.total_store_credit
+
+        reset_password = self.reset_password
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if customer_id is not UNSET:
+            field_dict["CustomerID"] = customer_id
+        if email is not UNSET:
+            field_dict["Email"] = email
+        if password is not UNSET:
+            field_dict["Password"] = password
+        if billing_company is not UNSET:
+            field_dict["BillingCompany"] = billing_company
+        if billing_first_name is not UNSET:
+            field_dict["BillingFirstName"] = billing_first_name
+        if billing_last_name is not UNSET:
+            field_dict["BillingLastName"] = billing_last_name
+        if billing_address_1 is not UNSET:
+            field_dict["BillingAddress1"] = billing_address_1
+        if billing_address_2 is not UNSET:
+            field_dict["BillingAddress2"] = billing_address_2
+        if billing_city is not UNSET:
+            field_dict["BillingCity"] = billing_city
+        if billing_state is not UNSET:
+            field_dict["BillingState"] = billing_state
+        if billing_zip_code is not UNSET:
+            field_dict["BillingZipCode"] = billing_zip_code
+        if billing_country is not UNSET:
+            field_dict["BillingCountry"] = billing_country
+        if billing_phone_number is not UNSET:
+            field_dict["BillingPhoneNumber"] = billing_phone_number
+        if billing_tax_id is not UNSET:
+            field_dict["BillingTaxID"] = billing_tax_id
+        if shipping_company is not UNSET:
+            field_dict["ShippingCompany"] = shipping_company
+        if shipping_first_name is not UNSET:
+            field_dict["ShippingFirstName"] = shipping_first_name
+        if shipping_last_name is not UNSET:
+            field_dict["ShippingLastName"] = shipping_last_name
+        if shipping_address_1 is not UNSET:
+            field_dict["ShippingAddress1"] = shipping_address_1
+        if shipping_address_2 is not UNSET:
+            field_dict["ShippingAddress2"] = shipping_address_2
+        if shipping_city is not UNSET:
+            field_dict["ShippingCity"] = shipping_city
+        if shipping_state is not UNSET:
+            field_dict["ShippingState"] = shipping_state
+        if shipping_zip_code is not UNSET:
+            field_dict["ShippingZipCode"] = shipping_zip_code
+        if shipping_country is not UNSET:
+            field_dict["ShippingCountry"] = shipping_country
+        if shipping_phone_number is not UNSET:
+            field_dict["ShippingPhoneNumber"] = shipping_phone_number
+        if shipping_address_type is not UNSET:
+            field_dict["ShippingAddressType"] = shipping_address_type
+        if customer_group_id is not UNSET:
+            field_dict["CustomerGroupID"] = customer_group_id
+        if enabled is not UNSET:
+            field_dict["Enabled"] = enabled
+        if mail_list is not UNSET:
+            field_dict["MailList"] = mail_list
+        if non_taxable is not UNSET:
+            field_dict["NonTaxable"] = non_taxable
+        if disable_billing_same_as_shipping is not UNSET:
+            field_dict["DisableBillingSameAsShipping"] = disable_billing_same_as_shipping
+        if comments is not UNSET:
+            field_dict["Comments"] = comments
+        if additional_field_1 is not UNSET:
+            field_dict["AdditionalField1"] = additional_field_1
+        if additional_field_2 is not UNSET:
+            field_dict["AdditionalField2"] = additional_field_2
+        if additional_field_3 is not UNSET:
+            field_dict["AdditionalField3"] = additional_field_3
+        if total_store_credit is not UNSET:
+            field_dict["TotalStoreCredit"] = total_store_credit
+        if reset_password is not UNSET:
+            field_dict["ResetPassword"] = reset_password
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        customer_id = d.pop("CustomerID", UNSET)
+
+        def _parse_email(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        email = _parse_email(d.pop("Email", UNSET))
+
+        def _parse_password(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        password = _parse_password(d.pop("Password", UNSET))
+
+        def _parse_billing_company(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_company = _parse_billing_company(d.pop("BillingCompany", UNSET))
+
+        def _parse_billing_first_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_first_name = _parse_billing_first_name(d.pop("BillingFirstName", UNSET))
+
+        def _parse_billing_last_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_last_name = _parse_billing_last_name(d.pop("BillingLastName", UNSET))
+
+        def _parse_billing_address_1(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_address_1 = _parse_billing_address_1(d.pop("BillingAddress1", UNSET))
+
+        def _parse_billing_address_2(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_address_2 = _parse_billing_address_2(d.pop("BillingAddress2", UNSET))
+
+        def _parse_billing_city(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_city = _parse_billing_city(d.pop("BillingCity", UNSET))
+
+        def _parse_billing_state(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_state = _parse_billing_state(d.pop("BillingState", UNSET))
+
+        def _parse_billing_zip_code(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_zip_code = _parse_billing_zip_code(d.pop("BillingZipCode", UNSET))
+
+        def _parse_billing_country(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_country = _parse_billing_country(d.pop("BillingCountry", UNSET))
+
+        def _parse_billing_phone_number(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_phone_number = _parse_billing_phone_number(d.pop("BillingPhoneNumber", UNSET))
+
+        def _parse_billing_tax_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        billing_tax_id = _parse_billing_tax_id(d.pop("BillingTaxID", UNSET))
+
+        def _parse_shipping_company(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_company = _parse_shipping_company(d.pop("ShippingCompany", UNSET))
+
+        def _parse_shipping_first_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_first_name = _parse_shipping_first_name(d.pop("ShippingFirstName", UNSET))
+
+        def _parse_shipping_last_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_last_name = _parse_shipping_last_name(d.pop("ShippingLastName", UNSET))
+
+        def _parse_shipping_address_1(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_address_1 = _parse_shipping_address_1(d.pop("ShippingAddress1", UNSET))
+
+        def _parse_shipping_address_2(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_address_2 = _parse_shipping_address_2(d.pop("ShippingAddress2", UNSET))
+
+        def _parse_shipping_city(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_city = _parse_shipping_city(d.pop("ShippingCity", UNSET))
+
+        def _parse_shipping_state(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_state = _parse_shipping_state(d.pop("ShippingState", UNSET))
+
+        def _parse_shipping_zip_code(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_zip_code = _parse_shipping_zip_code(d.pop("ShippingZipCode", UNSET))
+
+        def _parse_shipping_country(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_country = _parse_shipping_country(d.pop("ShippingCountry", UNSET))
+
+        def _parse_shipping_phone_number(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        shipping_phone_number = _parse_shipping_phone_number(d.pop("ShippingPhoneNumber", UNSET))
+
+        shipping_address_type = d.pop("ShippingAddressType", UNSET)
+
+        customer_group_id = d.pop("CustomerGroupID", UNSET)
+
+        enabled = d.pop("Enabled", UNSET)
+
+        mail_list = d.pop("MailList", UNSET)
+
+        non_taxable = d.pop("NonTaxable", UNSET)
+
+        disable_billing_same_as_shipping = d.pop("DisableBillingSameAsShipping", UNSET)
+
+        def _parse_comments(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        comments = _parse_comments(d.pop("Comments", UNSET))
+
+        def _parse_additional_field_1(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        additional_field_1 = _parse_additional_field_1(d.pop("AdditionalField1", UNSET))
+
+        def _parse_additional_field_2(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        additional_field_2 = _parse_additional_field_2(d.pop("AdditionalField2", UNSET))
+
+        def _parse_additional_field_3(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        additional_field_3 = _parse_additional_field_3(d.pop("AdditionalField3", UNSET))
+
+        total_store_credit = d.pop("TotalStoreCredit", UNSET)
+
+        reset_password = d.pop("ResetPassword", UNSET)
+
+        customer = cls(
+            customer_id=customer_id,
+            email=email,
+            password=password,
+            billing_company=billing_company,
+            billing_first_name=billing_first_name,
+            billing_last_name=billing_last_name,
+            billing_address_1=billing_address_1,
+            billing_address_2=billing_address_2,
+            billing_city=billing_city,
+            billing_state=billing_state,
+            billing_zip_code=billing_zip_code,
+            billing_country=billing_country,
+            billing_phone_number=billing_phone_number,
+            billing_tax_id=billing_tax_id,
+            shipping_company=shipping_company,
+            shipping_first_name=shipping_first_name,
+            shipping_last_name=shipping_last_name,
+            shipping_address_1=shipping_address_1,
+            shipping_address_2=shipping_address_2,
+            shipping_city=shipping_city,
+            shipping_state=shipping_state,
+            shipping_zip_code=shipping_zip_code,
+            shipping_country=shipping_country,
+            shipping_phone_number=shipping_phone_number,
+            shipping_address_type=shipping_address_type,
+            customer_group_id=customer_group_id,
+            enabled=enabled,
+            mail_list=mail_list,
+            non_taxable=non_taxable,
+            disable_billing_same_as_shipping=disable_billing_same_as_shipping,
+            comments=comments,
+            additional_field_1=additional_field_1,
+            additional_field_2=additional_field_2,
+            additional_field_3=additional_field_3,
+            total_store_credit=total_store_credit,
+            reset_password=reset_password,
+        )
+
+        customer.additional_properties = d
+        return customer
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

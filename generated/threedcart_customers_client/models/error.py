@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="Error")
+
+
+@_attrs_define
+class Error:
+    """An error, in the write-result shape with `Key` "Error".
+
+    Example:
+        {'Key': 'Error', 'Value': '', 'Status': '400', 'Message': 'Offset amount exceeds the total number of records'}
+
+    """
+
+    key: str | Unset = UNSET
+    """ `Error`. """
+    value: None | str | Unset = UNSET
+    """ The offending value or id, when there is one. """
+    status: str | Unset = UNSET
+    """ The HTTP status, as a string. """
+    message: str | Unset = UNSET
+    """ What was wrong. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        key = self.key
+
+        value: None | str | Unset
+        if isinstance(self.value, Unset):
+            value = UNSET
+        else:
+            value = self.value
+
+        status = self.status
+
+        message = self.message
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if key is not UNSET:
+            field_dict["Key"] = key
+        if value is not UNSET:
+            field_dict["Value"] = value
+        if status is not UNSET:
+            field_dict["Status"] = status
+        if message is not UNSET:
+            field_dict["Message"] = message
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        key = d.pop("Key", UNSET)
+
+        def _parse_value(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        value = _parse_value(d.pop("Value", UNSET))
+
+        status = d.pop("Status", UNSET)
+
+        message = d.pop("Message", UNSET)
+
+        error = cls(
+            key=key,
+            value=value,
+            status=status,
+            message=message,
+        )
+
+        error.additional_properties = d
+        return error
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

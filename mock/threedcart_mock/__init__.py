@@ -1,0 +1,1 @@
+"""A local, stateful mock of the 3dcart REST API v1 Customers resource."""
