@@ -53,7 +53,7 @@ generate: $(VENV_STAMP)
 check-generated: $(VENV_STAMP)
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GENERATE) --output-path "$$tmp/out" >/dev/null && rm -rf "$$tmp/out/.ruff_cache"; \
-	if diff -ru --exclude=__pycache__ --exclude=.ruff_cache --exclude='*.egg-info' $(GEN_OUT) "$$tmp/out"; then \
+	if diff -ru --exclude=__pycache__ --exclude=.ruff_cache --exclude='*.egg-info' --exclude=.pdm-build $(GEN_OUT) "$$tmp/out"; then \
 		echo "generated/ matches $(SPEC)"; \
 	else \
 		echo "error: generated/ differs from what $(SPEC) produces; run 'make generate' and commit"; exit 1; \
