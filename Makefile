@@ -64,6 +64,7 @@ lint-python: $(VENV_STAMP)
 	$(BIN)/ruff check overlay mock tests benchmarks
 	$(BIN)/ruff format --check overlay mock tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/mypy --strict mock/threedcart_mock
 
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)

@@ -217,9 +217,17 @@ def sync_detailed(
         phone (str | Unset):
         countonly (ListCustomerGroupCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -288,9 +296,17 @@ def sync(
         phone (str | Unset):
         countonly (ListCustomerGroupCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -354,9 +370,17 @@ async def asyncio_detailed(
         phone (str | Unset):
         countonly (ListCustomerGroupCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -423,9 +447,17 @@ async def asyncio(
         phone (str | Unset):
         countonly (ListCustomerGroupCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

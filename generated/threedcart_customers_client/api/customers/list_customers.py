@@ -211,9 +211,17 @@ def sync_detailed(
         phone (str | Unset):
         countonly (ListCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -281,9 +289,17 @@ def sync(
         phone (str | Unset):
         countonly (ListCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -346,9 +362,17 @@ async def asyncio_detailed(
         phone (str | Unset):
         countonly (ListCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -414,9 +438,17 @@ async def asyncio(
         phone (str | Unset):
         countonly (ListCustomersCountonly | Unset):
         lastupdatestart (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
         lastupdateend (str | Unset): A date and time in the store's time zone (US Eastern),
-            `MM/DD/YYYY HH:MM:SS`. Example: 11/28/2026 17:05:00.
+            `MM/DD/YYYY HH:MM:SS`. An empty
+            value is the same as leaving the parameter out (the reference's own samples send every
+            parameter empty). A value that matches the pattern but is not a calendar date
+            (`02/30/2026 10:00:00`) is answered 400.
+             Example: 11/28/2026 17:05:00.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,152 @@
+"""`python -m threedcart_mock` / `threedcart-mock`: serve a mock store on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import socket
+import sys
+import time
+from collections.abc import Sequence
+
+import uvicorn
+
+from ._app import Settings, StoreCredentials, create_app, new_customer_defaults
+from ._db import Database, Query
+
+DEMO_STORE = StoreCredentials(
+    secure_url="https://demo-store.3dcartstores.com",
+    private_key="demo-private-key",
+    token="demo-token",
+)
+
+
+def _store(text: str) -> StoreCredentials:
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip() for p in parts):
+        raise argparse.ArgumentTypeError("expected SECUREURL,PRIVATEKEY,TOKEN (three non-empty values)")
+    return StoreCredentials(*(p.strip() for p in parts))
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _on_off(text: str) -> bool:
+    if text.lower() in ("on", "true", "1", "yes"):
+        return True
+    if text.lower() in ("off", "false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError("expected on or off")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="threedcart-mock",
+        description="A local, stateful mock of the 3dcart REST API v1 Customers resource.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8300, help="port to bind; 0 picks a free one (default 8300)"
+    )
+    parser.add_argument("--db", default=":memory:", help="SQLite file (default: an in-memory database)")
+    parser.add_argument(
+        "--store",
+        type=_store,
+        action="append",
+        metavar="SECUREURL,PRIVATEKEY,TOKEN",
+        help="a store's credentials (repeatable); default: one demo store, printed at start-up",
+    )
+    parser.add_argument(
+        "--seed-customers", type=int, default=0, metavar="N", help="add N customers to each empty store"
+    )
+    parser.add_argument(
+        "--random-seed", type=int, default=0, metavar="S", help="seed of the fake data and the faults"
+    )
+    parser.add_argument("--latency-ms", type=float, default=0, help="delay every API answer by this long")
+    parser.add_argument(
+        "--fault-rate", type=_fraction, default=0, help="share of API requests answered 500/503"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_on_off,
+        default=False,
+        nargs="?",
+        const=True,
+        metavar="on|off",
+        help="enforce the leaky bucket (50 requests, 2/s per store; overflow is 429 with Retry-After)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    stores = args.store or [DEMO_STORE]
+    db = Database(args.db)
+    started = time.perf_counter()
+    for store in stores:
+        if args.seed_customers and db.count(store.key, Query()) == 0:
+            db.seed(store.key, args.seed_customers, args.random_seed, new_customer_defaults())
+    seeded = time.perf_counter() - started
+    settings = Settings(stores, args.latency_ms, args.fault_rate, args.rate_limit, args.random_seed)
+    app = create_app(settings, db)
+
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this; without it small answers wait out delayed ACKs (~40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((args.host, args.port))
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host}:{port}"
+    if args.seed_customers:
+        print(f"seeded {args.seed_customers} customers per empty store in {seeded:.1f} s", flush=True)
+    if not args.store:
+        print(
+            f"demo store: SecureURL={DEMO_STORE.secure_url} PrivateKey={DEMO_STORE.private_key} "
+            f"Token={DEMO_STORE.token}",
+            flush=True,
+        )
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop" if _has("uvloop") else "asyncio",
+        http="httptools" if _has("httptools") else "h11",
+        lifespan="off",
+    )
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: make that a clean exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    try:
+        asyncio.run(_serve(uvicorn.Server(config), sock, url))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.close()
+    sys.exit(0)
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
+    # Announce the URL only once uvicorn has installed its signal handlers, so that a
+    # SIGTERM sent as soon as the URL is known still shuts the server down cleanly.
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        print(f"threedcart-mock listening on {url}", flush=True)
+    await task
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Shared fixtures: mock stores started as subprocesses on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from threedcart_mock.testing import MockServer
+
+API = "/3dCartWebAPI/v1"
+
+
+@pytest.fixture(scope="session")
+def seeded_mock() -> Iterator[MockServer]:
+    """A read-only store of 1,234 deterministic customers, shared by the whole session. Never write to it."""
+    with MockServer(["--seed-customers", "1234", "--random-seed", "7"]) as server:
+        yield server
+
+
+@pytest.fixture
+def mock() -> Iterator[MockServer]:
+    """A fresh, empty mock store for one test."""
+    with MockServer() as server:
+        yield server
+
+
+def http(server: MockServer, **headers: str) -> httpx.Client:
+    """A raw HTTP client for the mock's demo store."""
+    return httpx.Client(base_url=server.url + API, headers={**server.headers, **headers}, timeout=30)
