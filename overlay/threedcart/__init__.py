@@ -1,1 +1,60 @@
-"""threedcart: a Python SDK for the 3dcart (Shift4Shop) REST API v1 Customers resource."""
+"""threedcart: a friendly, typed Python SDK for the 3dcart (Shift4Shop) REST API v1 Customers resource.
+
+>>> import threedcart
+>>> with threedcart.Store.from_env() as store:
+...     for customer in store.customers.iter(state="FL"):
+...         print(customer.customer_id, customer.email)
+
+`Store` is synchronous and thread-safe; `AsyncStore` is its asyncio twin. Errors are in
+`threedcart.errors`. The models are the generated ones, re-exported.
+"""
+
+from __future__ import annotations
+
+from threedcart_customers_client.models import Customer
+
+from . import errors
+from ._bulk import BulkFailure, BulkResult
+from ._client import AsyncStore, Store
+from ._params import Filters
+from ._resources import AsyncCustomers, CustomerLike, Customers
+from ._throttle import RateLimit
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    ThreeDCartError,
+    UnsupportedMediaTypeError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncCustomers",
+    "AsyncStore",
+    "AuthenticationError",
+    "BadRequestError",
+    "BulkFailure",
+    "BulkResult",
+    "Customer",
+    "CustomerLike",
+    "Customers",
+    "Filters",
+    "NotFoundError",
+    "RateLimit",
+    "RateLimitError",
+    "ServerError",
+    "Store",
+    "ThreeDCartError",
+    "UnsupportedMediaTypeError",
+    "__version__",
+    "errors",
+]

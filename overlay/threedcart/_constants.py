@@ -1,0 +1,30 @@
+"""Defaults of the SDK, in one place."""
+
+from __future__ import annotations
+
+import httpx
+
+DEFAULT_BASE_URL = "https://apirest.3dcart.com"
+PRODUCTION_HOST = "apirest.3dcart.com"
+API_PREFIX = "/3dCartWebAPI/v1"
+
+# connect quickly or fail; a page of 500 customers can take a while on a busy store
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5  # seconds, doubled each attempt
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0  # a Retry-After longer than this is capped
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# The documented leaky bucket of the real service, per store.
+BUCKET_CAPACITY = 50
+BUCKET_LEAK_PER_SECOND = 2.0
+
+MAX_PAGE_SIZE = 500  # the API's batch size for customers (largest `limit`)
+MAX_BULK_BATCH = 500  # the largest bulk update the SDK sends
+
+STORE_TIMEZONE = "America/New_York"  # store-side times are US Eastern
+ENV_SECURE_URL = "THREEDCART_SECURE_URL"
+ENV_PRIVATE_KEY = "THREEDCART_PRIVATE_KEY"
+ENV_TOKEN = "THREEDCART_TOKEN"
+ENV_BASE_URL = "THREEDCART_BASE_URL"
