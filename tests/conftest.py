@@ -28,3 +28,14 @@ def mock() -> Iterator[MockServer]:
 def http(server: MockServer, **headers: str) -> httpx.Client:
     """A raw HTTP client for the mock's demo store."""
     return httpx.Client(base_url=server.url + API, headers={**server.headers, **headers}, timeout=30)
+
+
+def store_kwargs(server: MockServer, **overrides: object) -> dict[str, object]:
+    """Keyword arguments of `threedcart.Store` for the mock's demo store."""
+    return {
+        "secure_url": server.headers["SecureURL"],
+        "private_key": server.headers["PrivateKey"],
+        "token": server.headers["Token"],
+        "base_url": server.url,
+        **overrides,
+    }

@@ -54,7 +54,7 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
             late = date_parser.parse(value, default=datetime(2000, 1, 1, 23, 59, 59))
         except (ValueError, OverflowError) as exc:
             raise ValueError(f"{name}: cannot read {value!r} as a date ({exc})") from None
-        value = early.date() if early != late else early
+        value = early.date() if early.hour != late.hour else early
     if isinstance(value, datetime):
         moment = value.astimezone(store_tz).replace(tzinfo=None) if value.tzinfo else value
     elif isinstance(value, date):
