@@ -61,8 +61,8 @@ check-generated: $(VENV_STAMP)
 
 # --- checks -----------------------------------------------------------------
 lint-python: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests benchmarks
-	$(BIN)/ruff format --check overlay mock tests benchmarks
+	$(BIN)/ruff check overlay mock tests benchmarks demo
+	$(BIN)/ruff format --check overlay mock tests benchmarks demo
 	$(BIN)/mypy
 	$(BIN)/mypy --strict mock/threedcart_mock
 
@@ -82,7 +82,7 @@ test: lint check-generated test-python
 
 # --- the main job and measurements -------------------------------------------
 demo: $(VENV_STAMP)
-	$(BIN)/python -m threedcart_demo
+	$(BIN)/python demo/tour.py
 
 bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks

@@ -249,7 +249,11 @@ def _emit(customers: list[Customer], fmt: Format) -> None:
         writer.writerows(_csv_row(c) for c in customers)
         sys.stdout.write(buffer.getvalue())
     else:
-        table = Table("CustomerID", "Email", "First name", "Last name", "City", "State", "Country", "Group")
+        table = Table()
+        table.add_column("CustomerID", no_wrap=True, justify="right")
+        table.add_column("Email", no_wrap=True, overflow="fold")
+        for title in ("First name", "Last name", "City", "State", "Country", "Group"):
+            table.add_column(title)
         for c in customers:
             d = _row(c)
             table.add_row(
