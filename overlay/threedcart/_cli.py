@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -158,7 +159,14 @@ def _root(
     token: TokenOpt = None,
     base_url: BaseUrlOpt = None,
     max_retries: RetriesOpt = 2,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every request (never its credentials) to stderr.")
+    ] = False,
 ) -> None:
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        )
     settings = _Ctx()
     settings.secure_url, settings.private_key, settings.token = secure_url, private_key, token
     settings.base_url, settings.max_retries = base_url, max_retries

@@ -201,6 +201,11 @@ def _validate_limits(limit: int, offset: int) -> None:
         raise ValueError(f"offset is 1-based and must be at least 1, not {offset}")
 
 
+def _grew(total: int, pages: int, page_size: int, last: Page) -> bool:
+    """Whether the store grew while its pages were read: the last page came back fuller than counted."""
+    return pages > 0 and len(last) > total - (pages - 1) * page_size
+
+
 class _Dedupe:
     """Yield customers in increasing CustomerID only: a page that shifted never repeats one."""
 
@@ -338,7 +343,8 @@ class Customers(_CustomersBase):
     def _concurrent(
         self, group_id: int | None, params: dict[str, Any], page_size: int, concurrency: int
     ) -> Iterator[Customer]:
-        pages = math.ceil(self._count(group_id, params) / page_size)
+        total = self._count(group_id, params)
+        pages = math.ceil(total / page_size)
         dedupe = _Dedupe()
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix="threedcart-page")
         in_flight: deque[Future[Page]] = deque()
@@ -362,7 +368,7 @@ class Customers(_CustomersBase):
                 yield from dedupe(last)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        if pages and len(last) == page_size:  # the store grew while we read it
+        if _grew(total, pages, page_size, last):
             yield from self._sequential(group_id, params, page_size, 1 + pages * page_size, dedupe)
 
     def create(self, customer: CustomerLike) -> int:
@@ -494,7 +500,8 @@ class AsyncCustomers(_CustomersBase):
     async def _concurrent(
         self, group_id: int | None, params: dict[str, Any], page_size: int, concurrency: int
     ) -> AsyncIterator[Customer]:
-        pages = math.ceil(await self._count(group_id, params) / page_size)
+        total = await self._count(group_id, params)
+        pages = math.ceil(total / page_size)
         dedupe = _Dedupe()
         in_flight: deque[asyncio.Task[Page]] = deque()
         submitted = 0
@@ -518,7 +525,7 @@ class AsyncCustomers(_CustomersBase):
         finally:
             for task in in_flight:
                 task.cancel()
-        if pages and len(last) == page_size:
+        if _grew(total, pages, page_size, last):
             async for customer in self._sequential(
                 group_id, params, page_size, 1 + pages * page_size, dedupe
             ):
