@@ -12,6 +12,7 @@ export NO_UPDATE_NOTIFIER := 1
 
 SPEC := openapi/customers.yaml
 GEN_CONFIG := generator-config.yml
+TEMPLATES := templates/openapi-python-client
 GEN_OUT := generated
 NODE_DIR := tools/spec
 NODE_BIN := $(NODE_DIR)/node_modules/.bin
@@ -44,6 +45,7 @@ node: $(NODE_STAMP)
 
 # --- generation -------------------------------------------------------------
 GENERATE = $(BIN)/openapi-python-client generate --path $(SPEC) --config $(GEN_CONFIG) \
+	--custom-template-path $(TEMPLATES) \
 	--meta pdm --overwrite --fail-on-warning
 
 generate: $(VENV_STAMP)

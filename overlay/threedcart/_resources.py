@@ -234,9 +234,19 @@ class _CustomersBase:
             return list_customers, (), kwargs
         return list_customer_group_customers, (group_id,), kwargs
 
-    def _transport_error(self, exc: httpx.TransportError) -> APIConnectionError:
+
+def _failure(exc: Exception) -> Exception:
+    """The SDK's error for what a generated operation raised."""
+    if isinstance(exc, httpx.TransportError):
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         return cls(f"{type(exc).__name__}: {exc}", request=_request_of(exc))
+    # a documented status whose body is empty or not the documented JSON
+    raw = LAST_RESPONSE.get()
+    if raw is None:
+        return exc
+    if raw.is_success:
+        return APIError(f"unreadable answer ({type(exc).__name__}: {exc})", response=raw)
+    return api_error(raw)
 
 
 def _request_of(exc: httpx.TransportError) -> httpx.Request | None:
@@ -260,16 +270,11 @@ class Customers(_CustomersBase):
         LAST_RESPONSE.set(None)
         try:
             detailed = op(*args, **kwargs)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            # a documented status whose body is empty or not the documented JSON
-            raw = LAST_RESPONSE.get()
-            if raw is None:
+        except (httpx.TransportError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            failure = _failure(exc)
+            if failure is exc:
                 raise
-            if raw.is_success:
-                raise APIError(f"unreadable answer ({type(exc).__name__}: {exc})", response=raw) from exc
-            raise api_error(raw) from exc
+            raise failure from exc
         finally:
             if reset is not None:
                 CALL_OPTIONS.reset(reset)
@@ -343,29 +348,36 @@ class Customers(_CustomersBase):
     def _concurrent(
         self, group_id: int | None, params: dict[str, Any], page_size: int, concurrency: int
     ) -> Iterator[Customer]:
-        total = self._count(group_id, params)
-        pages = math.ceil(total / page_size)
         dedupe = _Dedupe()
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix="threedcart-page")
-        in_flight: deque[Future[Page]] = deque()
+        in_flight: deque[tuple[int, Future[Page]]] = deque()
         submitted = 0
 
         def submit() -> None:
             nonlocal submitted
             ctx = contextvars.copy_context()  # carries with_options() into the worker
             offset = 1 + submitted * page_size
-            in_flight.append(pool.submit(ctx.run, self._page, group_id, params, page_size, offset))
+            in_flight.append(
+                (submitted, pool.submit(ctx.run, self._page, group_id, params, page_size, offset))
+            )
             submitted += 1
 
         try:
-            while submitted < min(pages, concurrency):
+            # The count and the first pages travel together: one round trip less before data flows.
+            counted = pool.submit(contextvars.copy_context().run, self._count, group_id, params)
+            while submitted < concurrency - 1:
                 submit()
+            total = counted.result()
+            pages = math.ceil(total / page_size)
             last: Page = []
             while in_flight:
-                last = in_flight.popleft().result()
+                index, future = in_flight.popleft()
+                page = future.result()
                 if submitted < pages:
                     submit()
-                yield from dedupe(last)
+                if index < pages:  # a page guessed beyond the end comes back empty
+                    last = page
+                    yield from dedupe(page)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if _grew(total, pages, page_size, last):
@@ -426,15 +438,11 @@ class AsyncCustomers(_CustomersBase):
         LAST_RESPONSE.set(None)
         try:
             detailed = await op(*args, **kwargs)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raw = LAST_RESPONSE.get()
-            if raw is None:
+        except (httpx.TransportError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            failure = _failure(exc)
+            if failure is exc:
                 raise
-            if raw.is_success:
-                raise APIError(f"unreadable answer ({type(exc).__name__}: {exc})", response=raw) from exc
-            raise api_error(raw) from exc
+            raise failure from exc
         finally:
             if reset is not None:
                 CALL_OPTIONS.reset(reset)
@@ -500,30 +508,37 @@ class AsyncCustomers(_CustomersBase):
     async def _concurrent(
         self, group_id: int | None, params: dict[str, Any], page_size: int, concurrency: int
     ) -> AsyncIterator[Customer]:
-        total = await self._count(group_id, params)
-        pages = math.ceil(total / page_size)
         dedupe = _Dedupe()
-        in_flight: deque[asyncio.Task[Page]] = deque()
+        in_flight: deque[tuple[int, asyncio.Task[Page]]] = deque()
         submitted = 0
 
         def submit() -> None:
             nonlocal submitted
             offset = 1 + submitted * page_size
-            in_flight.append(asyncio.ensure_future(self._page(group_id, params, page_size, offset)))
+            in_flight.append(
+                (submitted, asyncio.ensure_future(self._page(group_id, params, page_size, offset)))
+            )
             submitted += 1
 
+        counted = asyncio.ensure_future(self._count(group_id, params))
         last: Page = []
         try:
-            while submitted < min(pages, concurrency):
+            while submitted < concurrency - 1:
                 submit()
+            total = await counted
+            pages = math.ceil(total / page_size)
             while in_flight:
-                last = await in_flight.popleft()
+                index, task = in_flight.popleft()
+                page = await task
                 if submitted < pages:
                     submit()
-                for customer in dedupe(last):
-                    yield customer
+                if index < pages:
+                    last = page
+                    for customer in dedupe(page):
+                        yield customer
         finally:
-            for task in in_flight:
+            counted.cancel()
+            for _, task in in_flight:
                 task.cancel()
         if _grew(total, pages, page_size, last):
             async for customer in self._sequential(

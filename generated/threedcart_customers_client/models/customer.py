@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -371,212 +371,51 @@ class Customer:
         d = dict(src_dict)
         customer_id = d.pop("CustomerID", UNSET)
 
-        def _parse_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        email = d.pop("Email", UNSET)
 
-        email = _parse_email(d.pop("Email", UNSET))
+        password = d.pop("Password", UNSET)
 
-        def _parse_password(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        billing_company = d.pop("BillingCompany", UNSET)
 
-        password = _parse_password(d.pop("Password", UNSET))
+        billing_first_name = d.pop("BillingFirstName", UNSET)
 
-        def _parse_billing_company(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        billing_last_name = d.pop("BillingLastName", UNSET)
 
-        billing_company = _parse_billing_company(d.pop("BillingCompany", UNSET))
+        billing_address_1 = d.pop("BillingAddress1", UNSET)
 
-        def _parse_billing_first_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        billing_address_2 = d.pop("BillingAddress2", UNSET)
 
-        billing_first_name = _parse_billing_first_name(d.pop("BillingFirstName", UNSET))
+        billing_city = d.pop("BillingCity", UNSET)
 
-        def _parse_billing_last_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        billing_state = d.pop("BillingState", UNSET)
 
-        billing_last_name = _parse_billing_last_name(d.pop("BillingLastName", UNSET))
+        billing_zip_code = d.pop("BillingZipCode", UNSET)
 
-        def _parse_billing_address_1(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        billing_country = d.pop("BillingCountry", UNSET)
 
-        billing_address_1 = _parse_billing_address_1(d.pop("BillingAddress1", UNSET))
+        billing_phone_number = d.pop("BillingPhoneNumber", UNSET)
 
-        def _parse_billing_address_2(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        billing_tax_id = d.pop("BillingTaxID", UNSET)
 
-        billing_address_2 = _parse_billing_address_2(d.pop("BillingAddress2", UNSET))
+        shipping_company = d.pop("ShippingCompany", UNSET)
 
-        def _parse_billing_city(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        shipping_first_name = d.pop("ShippingFirstName", UNSET)
 
-        billing_city = _parse_billing_city(d.pop("BillingCity", UNSET))
+        shipping_last_name = d.pop("ShippingLastName", UNSET)
 
-        def _parse_billing_state(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        shipping_address_1 = d.pop("ShippingAddress1", UNSET)
 
-        billing_state = _parse_billing_state(d.pop("BillingState", UNSET))
+        shipping_address_2 = d.pop("ShippingAddress2", UNSET)
 
-        def _parse_billing_zip_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        shipping_city = d.pop("ShippingCity", UNSET)
 
-        billing_zip_code = _parse_billing_zip_code(d.pop("BillingZipCode", UNSET))
+        shipping_state = d.pop("ShippingState", UNSET)
 
-        def _parse_billing_country(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        shipping_zip_code = d.pop("ShippingZipCode", UNSET)
 
-        billing_country = _parse_billing_country(d.pop("BillingCountry", UNSET))
+        shipping_country = d.pop("ShippingCountry", UNSET)
 
-        def _parse_billing_phone_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        billing_phone_number = _parse_billing_phone_number(d.pop("BillingPhoneNumber", UNSET))
-
-        def _parse_billing_tax_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        billing_tax_id = _parse_billing_tax_id(d.pop("BillingTaxID", UNSET))
-
-        def _parse_shipping_company(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_company = _parse_shipping_company(d.pop("ShippingCompany", UNSET))
-
-        def _parse_shipping_first_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_first_name = _parse_shipping_first_name(d.pop("ShippingFirstName", UNSET))
-
-        def _parse_shipping_last_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_last_name = _parse_shipping_last_name(d.pop("ShippingLastName", UNSET))
-
-        def _parse_shipping_address_1(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_address_1 = _parse_shipping_address_1(d.pop("ShippingAddress1", UNSET))
-
-        def _parse_shipping_address_2(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_address_2 = _parse_shipping_address_2(d.pop("ShippingAddress2", UNSET))
-
-        def _parse_shipping_city(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_city = _parse_shipping_city(d.pop("ShippingCity", UNSET))
-
-        def _parse_shipping_state(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_state = _parse_shipping_state(d.pop("ShippingState", UNSET))
-
-        def _parse_shipping_zip_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_zip_code = _parse_shipping_zip_code(d.pop("ShippingZipCode", UNSET))
-
-        def _parse_shipping_country(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_country = _parse_shipping_country(d.pop("ShippingCountry", UNSET))
-
-        def _parse_shipping_phone_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_phone_number = _parse_shipping_phone_number(d.pop("ShippingPhoneNumber", UNSET))
+        shipping_phone_number = d.pop("ShippingPhoneNumber", UNSET)
 
         shipping_address_type = d.pop("ShippingAddressType", UNSET)
 
@@ -590,41 +429,13 @@ class Customer:
 
         disable_billing_same_as_shipping = d.pop("DisableBillingSameAsShipping", UNSET)
 
-        def _parse_comments(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        comments = d.pop("Comments", UNSET)
 
-        comments = _parse_comments(d.pop("Comments", UNSET))
+        additional_field_1 = d.pop("AdditionalField1", UNSET)
 
-        def _parse_additional_field_1(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        additional_field_2 = d.pop("AdditionalField2", UNSET)
 
-        additional_field_1 = _parse_additional_field_1(d.pop("AdditionalField1", UNSET))
-
-        def _parse_additional_field_2(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        additional_field_2 = _parse_additional_field_2(d.pop("AdditionalField2", UNSET))
-
-        def _parse_additional_field_3(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        additional_field_3 = _parse_additional_field_3(d.pop("AdditionalField3", UNSET))
+        additional_field_3 = d.pop("AdditionalField3", UNSET)
 
         total_store_credit = d.pop("TotalStoreCredit", UNSET)
 
