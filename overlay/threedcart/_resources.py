@@ -369,6 +369,8 @@ class Customers(_CustomersBase):
                 submit()
             total = counted.result()
             pages = math.ceil(total / page_size)
+            while submitted < pages and len(in_flight) < concurrency:
+                submit()
             last: Page = []
             while in_flight:
                 index, future = in_flight.popleft()
@@ -527,6 +529,8 @@ class AsyncCustomers(_CustomersBase):
                 submit()
             total = await counted
             pages = math.ceil(total / page_size)
+            while submitted < pages and len(in_flight) < concurrency:
+                submit()
             while in_flight:
                 index, task = in_flight.popleft()
                 page = await task

@@ -149,9 +149,10 @@ class _Base:
 
     @staticmethod
     def _log(request: httpx.Request, response: httpx.Response, started: float) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            elapsed = (time.perf_counter() - started) * 1000
-            log.debug("%s -> %d in %.1f ms", _describe(request), response.status_code, elapsed)
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        log.debug("%s -> %d in %.1f ms", _describe(request), response.status_code, elapsed)
 
 
 class RetryTransport(_Base, httpx.BaseTransport):
