@@ -407,7 +407,9 @@ class Customers(_CustomersBase):
         Returns which ids were updated and which failed with the service's message, across
         all batches. A batch the service refuses as a whole (400) or in which no customer
         exists (404) is reported item by item; authentication, rate-limit and server errors
-        that outlast the retries raise. The input is consumed lazily, one batch at a time.
+        that outlast the retries raise. The input is consumed lazily, one batch at a time, and
+        each item is checked as its batch is formed: an item without a CustomerID raises
+        `ValueError` naming its index, after the batches before it were sent.
         """
         if not 1 <= batch_size <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
