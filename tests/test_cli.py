@@ -79,7 +79,7 @@ def test_list_in_every_format(seeded: MockServer) -> None:
 
 
 def test_get_in_every_format(seeded: MockServer) -> None:
-    (one,) = json.loads(run(seeded, "customers", "get", "7").stdout)
+    one = json.loads(run(seeded, "customers", "get", "7").stdout)
     assert one["CustomerID"] == 7
     assert json.loads(run(seeded, "customers", "get", "7", "--format", "jsonl").stdout) == one
     table = run(seeded, "customers", "get", "7", "--format", "table").stdout
@@ -100,7 +100,7 @@ def test_create_update_delete(fresh: MockServer, tmp_path: Path) -> None:
     from_stdin = run(fresh, "customers", "create", "-", input='{"Email": "stdin@example.com"}')
     assert int(from_stdin.stdout) == cid + 1
     assert run(fresh, "customers", "update", str(cid), "-", input='{"BillingCity": "Tampa"}').returncode == 0
-    (record,) = json.loads(run(fresh, "customers", "get", str(cid)).stdout)
+    record = json.loads(run(fresh, "customers", "get", str(cid)).stdout)
     assert (record["BillingCity"], record["Email"]) == ("Tampa", "cli@example.com")
     declined = run(fresh, "customers", "delete", str(cid), input="n\n")
     assert declined.returncode == 1 and "not deleted" in declined.stderr
@@ -155,12 +155,12 @@ def test_import_reports_every_failed_row(fresh: MockServer, tmp_path: Path) -> N
     assert "updated 3 customers; 3 rows failed" in result.stdout
     report = [line for line in result.stderr.splitlines() if line.startswith("row ")]
     assert report == [
-        "row 3: CustomerID -: MailList must be true or false, not 'maybe'",
+        "row 3: CustomerID 2: MailList must be true or false, not 'maybe'",
         "row 4: CustomerID 999999: The Customer record was not found",
         "row 6: CustomerID -: missing or invalid CustomerID",
     ]
-    one = json.loads(run(fresh, "customers", "get", "1").stdout)[0]
-    four = json.loads(run(fresh, "customers", "get", "4").stdout)[0]
+    one = json.loads(run(fresh, "customers", "get", "1").stdout)
+    four = json.loads(run(fresh, "customers", "get", "4").stdout)
     assert (one["BillingCity"], one["MailList"], four["BillingCity"]) == ("Orlando", True, "Reno")
     errors_file = tmp_path / "failures.csv"
     jsonl = tmp_path / "changes.jsonl"

@@ -364,6 +364,8 @@ def get_cmd(
             for key, value in _row(customer).items():
                 table.add_row(key, "" if value is None else str(value))
             out.print(table)
+        elif fmt is Format.json:
+            out.print(json.dumps(_row(customer), indent=2, ensure_ascii=False), markup=False)
         else:
             _emit([customer], fmt)
 
@@ -518,18 +520,27 @@ def export_cmd(
         _export(store, filters, output, _format_of(output, fmt), concurrency, "export")
 
 
-def _read_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(row number, customer or the reason it cannot be read), lazily."""
+Row = tuple[int, dict[str, Any] | str, str]
+"""(row number, the customer or why it cannot be read, the CustomerID as written)."""
+
+
+def _read_rows(path: Path, fmt: FileFormat) -> Iterator[Row]:
+    """The rows of an import file, lazily."""
     with path.open(encoding="utf-8", newline="") as stream:
         if fmt is FileFormat.csv:
             for number, record in enumerate(csv.DictReader(stream), start=2):  # row 1 is the header
+                written_id = str(record.get("CustomerID") or "")
                 try:
                     unknown = [k for k in record if k not in KINDS]
                     if unknown:
                         raise ValueError(f"unknown column(s) {', '.join(map(str, unknown))}")
-                    yield number, {k: _parse_cell(k, v) for k, v in record.items() if v not in ("", None)}
+                    yield (
+                        number,
+                        {k: _parse_cell(k, v) for k, v in record.items() if v not in ("", None)},
+                        written_id,
+                    )
                 except ValueError as exc:
-                    yield number, str(exc)
+                    yield number, str(exc), written_id
         else:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
@@ -537,9 +548,12 @@ def _read_rows(path: Path, fmt: FileFormat) -> Iterator[tuple[int, dict[str, Any
                 try:
                     data = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield number, f"not valid JSON: {exc.msg}"
+                    yield number, f"not valid JSON: {exc.msg}", ""
                     continue
-                yield number, data if isinstance(data, dict) else "not a JSON object"
+                if not isinstance(data, dict):
+                    yield number, "not a JSON object", ""
+                    continue
+                yield number, data, str(data.get("CustomerID") or "")
 
 
 @customers_app.command("import")
@@ -570,14 +584,14 @@ def import_cmd(
             task = progress.add_task("import", total=total_rows)
 
             def sendable() -> Iterator[dict[str, Any]]:
-                for number, row in _read_rows(source, file_format):
+                for number, row, written_id in _read_rows(source, file_format):
                     progress.advance(task)
                     if isinstance(row, str):
-                        failures.append((number, "", row))
+                        failures.append((number, written_id, row))
                         continue
                     cid = row.get("CustomerID")
                     if not isinstance(cid, int) or isinstance(cid, bool) or cid < 1:
-                        failures.append((number, str(cid or ""), "missing or invalid CustomerID"))
+                        failures.append((number, written_id, "missing or invalid CustomerID"))
                         continue
                     rows.append(number)
                     yield row
