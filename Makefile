@@ -90,7 +90,7 @@ bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks
 
 fuzz: $(VENV_STAMP)
-	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest tests/test_schemathesis.py -p no:cacheprovider
+	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest tests/test_schemathesis.py -p no:cacheprovider -o timeout=1800
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules $(NODE_DIR)/out .pytest_cache .mypy_cache .ruff_cache

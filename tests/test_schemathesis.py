@@ -49,7 +49,7 @@ def test_spec_against_the_mock_has_no_failures(tmp_path: Path) -> None:
             ],
             capture_output=True,
             text=True,
-            timeout=540,
+            timeout=540 if int(MAX_EXAMPLES) <= 100 else 1700,
             cwd=tmp_path,
         )
         assert mock.running(), "the mock died during the run"
