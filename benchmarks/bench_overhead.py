@@ -9,8 +9,8 @@ from threedcart_mock.testing import MockServer
 
 from ._harness import alternate, median, store, write
 
-CALLS = 300
-RUNS = 15
+CALLS = 100
+RUNS = 41
 
 
 def run() -> dict[str, Any]:
