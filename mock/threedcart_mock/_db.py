@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,10 +147,6 @@ class Database:
                 self._cursors.clear()
             self._cursors[(store, self._generation.get(store, 0), query, offset + len(rows))] = rows[-1][0]
         return [row[1] for row in rows]
-
-    def records(self, store: str) -> Iterator[dict[str, Any]]:
-        for (data,) in self._conn.execute("SELECT data FROM customers WHERE store = ? ORDER BY id", (store,)):
-            yield json.loads(data)
 
     # --- writes -------------------------------------------------------------
     def _next_id(self) -> int:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO, TypeVar
+from typing import Annotated, Any, TextIO
 
 import attrs
 import typer
@@ -30,8 +30,6 @@ from ._client import Store
 from ._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
 from ._params import STORE_TIME_FORMAT, Filters
 from .errors import ThreeDCartError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="threedcart",

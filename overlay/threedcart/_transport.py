@@ -42,6 +42,7 @@ class CallOptions:
 CALL_OPTIONS: contextvars.ContextVar[CallOptions | None] = contextvars.ContextVar(
     "threedcart_call_options", default=None
 )
+_DEFAULTS = CallOptions()
 
 
 @dataclass
@@ -109,7 +110,7 @@ class _Base:
         self.throttle = throttle
 
     def _prepare(self, request: httpx.Request) -> int:
-        options = CALL_OPTIONS.get() or CallOptions()
+        options = CALL_OPTIONS.get() or _DEFAULTS
         if options.timeout is not None:
             request.extensions = {**request.extensions, "timeout": options.timeout.as_dict()}
         return self.policy.max_retries if options.max_retries is None else options.max_retries
