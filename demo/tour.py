@@ -25,15 +25,18 @@ CUSTOMERS = int(os.environ.get("DEMO_CUSTOMERS", "20000"))
 CHANGES = 300
 
 
+def shown(path: Path) -> str:
+    """A path as the reader would type it from where they ran `make demo`."""
+    return os.path.relpath(path)
+
+
 def step(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m", flush=True)
 
 
 def cli(*args: str, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-    shown = " ".join(
-        shlex.quote(a if not a.startswith(str(ROOT)) else os.path.relpath(a, ROOT)) for a in args
-    )
-    print(f"$ threedcart {shown}", flush=True)
+    words = " ".join(shlex.quote(shown(Path(a)) if a.startswith("/") else a) for a in args)
+    print(f"$ threedcart {words}", flush=True)
     result = subprocess.run([CLI, *args], env=env, text=True, stdout=subprocess.PIPE)
     print(result.stdout, end="", flush=True)
     if result.returncode not in ok:
@@ -81,10 +84,10 @@ def main() -> int:
                     customer = json.loads(line)
                     writer.writerow([customer["CustomerID"], "Orlando", "true", "moved by the demo"])
             writer.writerow([99999999, "Nowhere", "false", "this customer does not exist"])
-        print(f"wrote {changes}")
+        print(f"wrote {shown(changes)}")
         errors = OUT / "import-errors.csv"
         cli("customers", "import", str(changes), "--errors", str(errors), env=env, ok=(0, 1))
-        print(f"failure report: {errors}")
+        print(f"failure report: {shown(errors)}")
         print(errors.read_text(), end="")
 
         step("Second sync: only what changed since the watermark")
@@ -98,7 +101,7 @@ def main() -> int:
 
     step("Done. The files:")
     for path in sorted(OUT.iterdir()):
-        print(f"  {path}  ({path.stat().st_size:,} bytes)")
+        print(f"  {shown(path)}  ({path.stat().st_size:,} bytes)")
     print("The mock is stopped.")
     return 0
 
