@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # The generator's ruff post-hooks and the tools below run from the virtual environment.
@@ -28,7 +28,8 @@ help:
 
 # --- environments -----------------------------------------------------------
 $(VENV_STAMP): pyproject.toml mock/pyproject.toml $(GEN_OUT)/pyproject.toml requirements/dev.lock
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+		|| { echo "error: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
@@ -38,6 +39,7 @@ $(VENV_STAMP): pyproject.toml mock/pyproject.toml $(GEN_OUT)/pyproject.toml requ
 venv: $(VENV_STAMP)
 
 $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: Node.js and npm are required (spec linters, TypeScript check)"; exit 1; }
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
