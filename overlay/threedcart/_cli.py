@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
+import inspect
 import io
 import json
 import logging
@@ -190,31 +192,37 @@ def _store(ctx: typer.Context) -> Store:
         raise CLIError(str(exc)) from None
 
 
-def _filters(
-    email: str | None,
-    first_name: str | None,
-    last_name: str | None,
-    country: str | None,
-    state: str | None,
-    city: str | None,
-    phone: str | None,
-    group_id: int | None,
-    updated_since: str | None,
-    updated_until: str | None,
-) -> Filters:
-    given = {
-        "email": email,
-        "first_name": first_name,
-        "last_name": last_name,
-        "country": country,
-        "state": state,
-        "city": city,
-        "phone": phone,
-        "group_id": group_id,
-        "updated_since": updated_since,
-        "updated_until": updated_until,
-    }
-    return typing.cast(Filters, {k: v for k, v in given.items() if v is not None})
+_FILTER_OPTIONS = (
+    ("email", EmailOpt),
+    ("first_name", FirstOpt),
+    ("last_name", LastOpt),
+    ("country", CountryOpt),
+    ("state", StateOpt),
+    ("city", CityOpt),
+    ("phone", PhoneOpt),
+    ("group_id", GroupOpt),
+    ("updated_since", SinceOpt),
+    ("updated_until", UntilOpt),
+)
+
+
+def _with_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the filter options; it receives the ones given as `filters`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "filters"]
+    options = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in _FILTER_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def with_filters(*args: Any, **kwargs: Any) -> None:
+        given = {name: kwargs.pop(name) for name, _ in _FILTER_OPTIONS}
+        filters = typing.cast(Filters, {k: v for k, v in given.items() if v is not None})
+        command(*args, filters=filters, **kwargs)
+
+    with_filters.__signature__ = signature.replace(parameters=[*own, *options])  # type: ignore[attr-defined]
+    return with_filters
 
 
 @contextmanager
@@ -293,55 +301,35 @@ def _progress(label: str) -> Progress:
 
 # --- commands -----------------------------------------------------------------------------------
 @customers_app.command("count")
+@_with_filters
 def count_cmd(
     ctx: typer.Context,
-    email: EmailOpt = None,
-    first_name: FirstOpt = None,
-    last_name: LastOpt = None,
-    country: CountryOpt = None,
-    state: StateOpt = None,
-    city: CityOpt = None,
-    phone: PhoneOpt = None,
-    group_id: GroupOpt = None,
-    updated_since: SinceOpt = None,
-    updated_until: UntilOpt = None,
+    *,
+    filters: Filters,
 ) -> None:
     """How many customers match.
 
     Example: threedcart customers count --state FL --updated-since 2026-11-01
     """
     with _errors(), _store(ctx) as store:
-        filters = _filters(
-            email, first_name, last_name, country, state, city, phone, group_id, updated_since, updated_until
-        )
         out.print(store.customers.count(**filters))
 
 
 @customers_app.command("list")
+@_with_filters
 def list_cmd(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Page size (1..500).")] = 20,
     offset: Annotated[int, typer.Option(min=1, help="1-based start position.")] = 1,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    email: EmailOpt = None,
-    first_name: FirstOpt = None,
-    last_name: LastOpt = None,
-    country: CountryOpt = None,
-    state: StateOpt = None,
-    city: CityOpt = None,
-    phone: PhoneOpt = None,
-    group_id: GroupOpt = None,
-    updated_since: SinceOpt = None,
-    updated_until: UntilOpt = None,
+    *,
+    filters: Filters,
 ) -> None:
     """One page of customers.
 
     Example: threedcart customers list --state TX --limit 10 --format table
     """
     with _errors(), _store(ctx) as store:
-        filters = _filters(
-            email, first_name, last_name, country, state, city, phone, group_id, updated_since, updated_until
-        )
         _emit(store.customers.list(limit=limit, offset=offset, **filters), fmt)
 
 
@@ -489,6 +477,7 @@ def _export(
 
 
 @customers_app.command("export")
+@_with_filters
 def export_cmd(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
@@ -496,25 +485,14 @@ def export_cmd(
         FileFormat | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
-    email: EmailOpt = None,
-    first_name: FirstOpt = None,
-    last_name: LastOpt = None,
-    country: CountryOpt = None,
-    state: StateOpt = None,
-    city: CityOpt = None,
-    phone: PhoneOpt = None,
-    group_id: GroupOpt = None,
-    updated_since: SinceOpt = None,
-    updated_until: UntilOpt = None,
+    *,
+    filters: Filters,
 ) -> None:
     """Stream every matching customer to a file, with a progress bar on stderr.
 
     Example: threedcart customers export --output customers.jsonl --concurrency 4
     """
     with _errors(), _store(ctx) as store:
-        filters = _filters(
-            email, first_name, last_name, country, state, city, phone, group_id, updated_since, updated_until
-        )
         _export(store, filters, output, _format_of(output, fmt), concurrency, "export")
 
 
