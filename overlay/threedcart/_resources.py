@@ -14,6 +14,7 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import httpx
@@ -160,6 +161,22 @@ def _record_batch(
         raise api_error(raw)
 
 
+def _last_response() -> httpx.Response:
+    raw = LAST_RESPONSE.get()
+    assert raw is not None, "the response hook did not run"
+    return raw
+
+
+def _one_customer(detailed: Response[Any], raw: httpx.Response) -> Customer:
+    if detailed.status_code == 200 and isinstance(detailed.parsed, list):
+        if not detailed.parsed:
+            raise NotFoundError("The Customer record was not found", response=raw)
+        customer = detailed.parsed[0]
+        assert isinstance(customer, Customer)
+        return customer
+    raise api_error(raw)
+
+
 def _page_or_empty(detailed: Response[Any], raw: httpx.Response) -> Page:
     if detailed.status_code == 200 and isinstance(detailed.parsed, list):
         return detailed.parsed
@@ -226,6 +243,23 @@ class _CustomersBase:
     def __init__(self, store: _BaseStore) -> None:
         self._store = store
 
+    @contextmanager
+    def _calling(self) -> Iterator[None]:
+        """Around one generated operation: this store's call options in, typed errors out."""
+        options = self._store._call_options
+        reset = CALL_OPTIONS.set(options) if options is not None else None
+        LAST_RESPONSE.set(None)
+        try:
+            yield
+        except (httpx.TransportError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            failure = _failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
+        finally:
+            if reset is not None:
+                CALL_OPTIONS.reset(reset)
+
     def _list_call(
         self, group_id: int | None, params: dict[str, Any]
     ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
@@ -265,35 +299,16 @@ class Customers(_CustomersBase):
     def _call(
         self, op: Callable[..., Response[T]], *args: Any, **kwargs: Any
     ) -> tuple[Response[T], httpx.Response]:
-        options = self._store._call_options
-        reset = CALL_OPTIONS.set(options) if options is not None else None
-        LAST_RESPONSE.set(None)
-        try:
+        with self._calling():
             detailed = op(*args, **kwargs)
-        except (httpx.TransportError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            failure = _failure(exc)
-            if failure is exc:
-                raise
-            raise failure from exc
-        finally:
-            if reset is not None:
-                CALL_OPTIONS.reset(reset)
-        raw = LAST_RESPONSE.get()
-        assert raw is not None
-        return detailed, raw
+        return detailed, _last_response()
 
     def get(self, customer_id: int) -> Customer:
         """The customer with this CustomerID. Raises `NotFoundError` if there is none."""
         detailed, raw = self._call(
             get_customer.sync_detailed, _check_id(customer_id), client=self._store.client
         )
-        if detailed.status_code == 200 and isinstance(detailed.parsed, list):
-            if not detailed.parsed:
-                raise NotFoundError("The Customer record was not found", response=raw)
-            customer = detailed.parsed[0]
-            assert isinstance(customer, Customer)
-            return customer
-        raise api_error(raw)
+        return _one_customer(detailed, raw)
 
     def list(self, *, limit: int = MAX_PAGE_SIZE, offset: int = 1, **filters: Unpack[Filters]) -> Page:
         """One page of customers in CustomerID order: `limit` (1..500) from the 1-based `offset`.
@@ -437,35 +452,16 @@ class AsyncCustomers(_CustomersBase):
     async def _call(
         self, op: Callable[..., Awaitable[Response[T]]], *args: Any, **kwargs: Any
     ) -> tuple[Response[T], httpx.Response]:
-        options = self._store._call_options
-        reset = CALL_OPTIONS.set(options) if options is not None else None
-        LAST_RESPONSE.set(None)
-        try:
+        with self._calling():
             detailed = await op(*args, **kwargs)
-        except (httpx.TransportError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            failure = _failure(exc)
-            if failure is exc:
-                raise
-            raise failure from exc
-        finally:
-            if reset is not None:
-                CALL_OPTIONS.reset(reset)
-        raw = LAST_RESPONSE.get()
-        assert raw is not None
-        return detailed, raw
+        return detailed, _last_response()
 
     async def get(self, customer_id: int) -> Customer:
         """The customer with this CustomerID. Raises `NotFoundError` if there is none."""
         detailed, raw = await self._call(
             get_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client
         )
-        if detailed.status_code == 200 and isinstance(detailed.parsed, list):
-            if not detailed.parsed:
-                raise NotFoundError("The Customer record was not found", response=raw)
-            customer = detailed.parsed[0]
-            assert isinstance(customer, Customer)
-            return customer
-        raise api_error(raw)
+        return _one_customer(detailed, raw)
 
     async def list(self, *, limit: int = MAX_PAGE_SIZE, offset: int = 1, **filters: Unpack[Filters]) -> Page:
         """One page of customers; see `Customers.list`."""
