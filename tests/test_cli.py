@@ -224,7 +224,9 @@ def test_sync_resumes_after_an_interruption_without_loss_or_duplicates(tmp_path:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        time.sleep(1.8)  # into the export: count and pages take 0.5 s each
+        deadline = time.monotonic() + 30
+        while not list(tmp_path.glob(".first.jsonl.*")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the export has begun writing (pages take 0.5 s each)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert list(tmp_path.glob(".first.jsonl.*")), "killed before the export began writing"

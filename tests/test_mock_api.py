@@ -327,9 +327,10 @@ def test_seeding_is_deterministic() -> None:
 
 def test_rate_limit_answers_429_with_retry_after() -> None:
     with MockServer(["--rate-limit", "on", "--seed-customers", "1"]) as server, http(server) as client:
-        statuses = [client.get("/Customers/1").status_code for _ in range(60)]
-        assert statuses[:50] == [200] * 50
-        assert 429 in statuses[50:]
+        statuses = [client.get("/Customers/1").status_code for _ in range(50)]
+        assert statuses == [200] * 50  # the burst
+        # then the bucket drains at 2/s: requests faster than that overflow it soon
+        assert any(client.get("/Customers/1").status_code == 429 for _ in range(500))
         r = client.get("/Customers/1")
         assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
         assert "Too many requests" in r.json()[0]["Message"]
