@@ -256,13 +256,3 @@ def test_error_tree() -> None:
     assert issubclass(e.APIConnectionError, e.ThreeDCartError)
     assert not issubclass(e.APIConnectionError, e.APIError)
     assert e.error_class(502) is e.ServerError and e.error_class(418) is e.APIError
-
-
-def test_concurrent_iter_notices_a_store_that_grew() -> None:
-    from threedcart._resources import _grew
-
-    page = [threedcart.Customer(customer_id=i) for i in range(10)]
-    assert _grew(25, 3, 10, page) is True  # the last page was counted with 5 and came back with 10
-    assert _grew(25, 3, 10, page[:5]) is False
-    assert _grew(30, 3, 10, page) is False  # an exact multiple: full as counted
-    assert _grew(0, 0, 10, []) is False

@@ -22,6 +22,7 @@ BUCKET_LEAK_PER_SECOND = 2.0
 
 MAX_PAGE_SIZE = 500  # the API's batch size for customers (largest `limit`)
 MAX_BULK_BATCH = 500  # the largest bulk update the SDK sends
+PAGE_OVERLAP = 1  # records each page shares with the one before it, to prove nothing was skipped
 
 STORE_TIMEZONE = "America/New_York"  # store-side times are US Eastern
 ENV_SECURE_URL = "THREEDCART_SECURE_URL"

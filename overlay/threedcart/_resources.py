@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import itertools
-import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import httpx
@@ -38,10 +39,18 @@ from threedcart_customers_client.models import (
 from threedcart_customers_client.types import Response
 
 from ._bulk import BulkFailure, BulkResult
-from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE
+from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE, PAGE_OVERLAP
+from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, classify, raise_for
 from ._params import Filters, query_params
 from ._transport import CALL_OPTIONS
-from .errors import APIConnectionError, APIError, APITimeoutError, NotFoundError, error_class
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    NotFoundError,
+    ThreeDCartError,
+    error_class,
+)
 
 if TYPE_CHECKING:
     from ._client import AsyncStore, Store, _BaseStore
@@ -54,7 +63,6 @@ Page = list[Customer]
 LAST_RESPONSE: contextvars.ContextVar[httpx.Response | None] = contextvars.ContextVar(
     "threedcart_last_response", default=None
 )
-_OFFSET_EXCEEDS = "offset amount exceeds"
 
 
 def remember_response(response: httpx.Response) -> None:
@@ -67,17 +75,35 @@ async def aremember_response(response: httpx.Response) -> None:
 
 
 # --- shared, pure logic ----------------------------------------------------------------
-def _message(response: httpx.Response) -> str:
-    """The service's message from an error body, or the status text when there is none."""
+def _body_message(response: httpx.Response) -> str | None:
+    """The service's message from an error body; None when the answer carries none."""
     try:
         body = response.json()
     except ValueError:
-        body = None
+        return None
     items = body if isinstance(body, list) else [body]
     messages = [str(i["Message"]) for i in items if isinstance(i, dict) and i.get("Message")]
-    if messages:
-        return "; ".join(dict.fromkeys(messages))
+    return "; ".join(dict.fromkeys(messages)) if messages else None
+
+
+def _message(response: httpx.Response) -> str:
+    """The service's message from an error body, or the status text when there is none."""
+    message = _body_message(response)
+    if message is not None:
+        return message
     return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def server_time(response: httpx.Response | None) -> datetime | None:
+    """The store's clock: the `Date` header of its answer (aware, UTC), if it sent a valid one."""
+    value = response.headers.get("Date") if response is not None else None
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def api_error(response: httpx.Response) -> APIError:
@@ -177,22 +203,55 @@ def _one_customer(detailed: Response[Any], raw: httpx.Response) -> Customer:
     raise api_error(raw)
 
 
-def _page_or_empty(detailed: Response[Any], raw: httpx.Response) -> Page:
-    if detailed.status_code == 200 and isinstance(detailed.parsed, list):
-        return detailed.parsed
-    if detailed.status_code == 404:
-        return []  # "No Customer records found"
-    if detailed.status_code == 400 and _OFFSET_EXCEEDS in _message(raw).lower():
-        return []
-    raise api_error(raw)
+def _page_answer(detailed: Response[Any], raw: httpx.Response) -> Answer[Customer]:
+    parsed = detailed.parsed
+    if detailed.status_code == 200:
+        if isinstance(parsed, list):
+            return Answer(200, records=parsed)
+        what = "a count ({TotalCount})" if isinstance(parsed, CountResult) else "no list of customers"
+        return Answer(200, error=APIError(f"the service answered {what} to a list request", response=raw))
+    return Answer(raw.status_code, message=_body_message(raw), error=api_error(raw))
+
+
+def _failed_answer(exc: ThreeDCartError) -> Answer[Customer]:
+    if isinstance(exc, APIError):
+        return Answer(exc.status_code, message=_body_message(exc.response), error=exc)
+    return Answer(0, error=exc)
+
+
+def _page_of(answer: Answer[Customer], offset: int) -> Page:
+    """One page for `list()`: the records, or [] where the list has nothing at this offset."""
+    kind = classify(answer, offset)
+    if kind == "error":
+        raise_for(answer)
+    return list(answer.records or ())
 
 
 def _count_of(detailed: Response[Any], raw: httpx.Response) -> int:
     if detailed.status_code == 200 and isinstance(detailed.parsed, CountResult):
-        return detailed.parsed.total_count
+        total = detailed.parsed.total_count
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise APIError(f"the service answered a count that is not a number: {total!r}", response=raw)
+        return total
     if detailed.status_code == 404:
-        return 0
+        # countonly=1 answers 200 {"TotalCount": 0} when nothing matches: a 404 here means the
+        # request never reached the Customers resource.
+        url = raw.request.url.copy_with(query=None)
+        raise NotFoundError(
+            f"{url} answered 404 to a count, which the service answers 200 even for 0 matches: "
+            "is base_url right (scheme and host only; the SDK adds the API path)?",
+            response=raw,
+        )
     raise api_error(raw)
+
+
+def _customer_key(customer: Customer) -> int | None:
+    cid = customer.customer_id
+    return cid if isinstance(cid, int) and not isinstance(cid, bool) else None
+
+
+def _pager(page_size: int, concurrency: int) -> Pager[Customer]:
+    return Pager(page_size, _customer_key, concurrency=concurrency, overlap=PAGE_OVERLAP)
 
 
 def _written_id(detailed: Response[Any], raw: httpx.Response, expected: int) -> int:
@@ -216,27 +275,6 @@ def _validate_limits(limit: int, offset: int) -> None:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
     if offset < 1:
         raise ValueError(f"offset is 1-based and must be at least 1, not {offset}")
-
-
-def _grew(total: int, pages: int, page_size: int, last: Page) -> bool:
-    """Whether the store grew while its pages were read: the last page came back fuller than counted."""
-    return pages > 0 and len(last) > total - (pages - 1) * page_size
-
-
-class _Dedupe:
-    """Yield customers in increasing CustomerID only: a page that shifted never repeats one."""
-
-    def __init__(self) -> None:
-        self.last = 0
-
-    def __call__(self, page: Page) -> Iterator[Customer]:
-        for customer in page:
-            cid = customer.customer_id
-            if isinstance(cid, int):
-                if cid <= self.last:
-                    continue
-                self.last = cid
-            yield customer
 
 
 class _CustomersBase:
@@ -311,22 +349,35 @@ class Customers(_CustomersBase):
         return _one_customer(detailed, raw)
 
     def list(self, *, limit: int = MAX_PAGE_SIZE, offset: int = 1, **filters: Unpack[Filters]) -> Page:
-        """One page of customers in CustomerID order: `limit` (1..500) from the 1-based `offset`.
+        """One page of customers: `limit` (1..500) from the 1-based `offset`, in the service's order.
 
-        A page past the end, or no match at all, is `[]` (the API answers 404 or 400 there).
-        `group_id` lists one customer group's customers.
+        A page past the end, or no match at all, is `[]` (the API answers 404 or 400 there,
+        with or without a body). `group_id` lists one customer group's customers.
         """
         _validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        return self._page(group_id, params, limit, offset)
+        answer = self._fetch(group_id, params, PageRequest(offset, limit, 0))
+        return _page_of(answer, offset)
 
-    def _page(self, group_id: int | None, params: dict[str, Any], limit: int, offset: int) -> Page:
+    def _fetch(self, group_id: int | None, params: dict[str, Any], request: Request) -> Answer[Customer]:
+        """One planned request, its answer or failure as an `Answer` (never raises an API error)."""
         op, args, kwargs = self._list_call(group_id, params)
-        detailed, raw = self._call(op.sync_detailed, *args, limit=limit, offset=offset, **kwargs)
-        return _page_or_empty(detailed, raw)
+        try:
+            if isinstance(request, CountRequest):
+                return Answer(200, total=self._count(group_id, params))
+            detailed, raw = self._call(
+                op.sync_detailed, *args, limit=request.limit, offset=request.offset, **kwargs
+            )
+        except ThreeDCartError as exc:
+            return _failed_answer(exc)
+        return _page_answer(detailed, raw)
 
     def count(self, **filters: Unpack[Filters]) -> int:
-        """How many customers match the filters (the API's `countonly=1`)."""
+        """How many customers match the filters (the API's `countonly=1`).
+
+        A 404 is never 0 here (the service counts 0 with a 200): it raises `NotFoundError`
+        suggesting a wrong `base_url`.
+        """
         group_id, params = query_params(dict(filters), self._store.store_tz)
         return self._count(group_id, params)
 
@@ -338,67 +389,46 @@ class Customers(_CustomersBase):
     def iter(
         self, *, page_size: int = MAX_PAGE_SIZE, concurrency: int = 1, **filters: Unpack[Filters]
     ) -> Iterator[Customer]:
-        """Every matching customer, page after page, in CustomerID order.
+        """Every matching customer once, page after page, while the store may change.
 
-        With `concurrency > 1` the total is learnt with `count()` first and up to
-        `concurrency` pages are fetched at once; customers still arrive in order. Memory
-        holds at most `concurrency + 1` pages, whatever the store's size.
+        Pages overlap by one record and each must connect to what was already read, so a
+        customer that matches from start to end is never skipped, even when others are
+        deleted or updated out of the filter meanwhile (see the README's Pagination). With
+        `concurrency > 1` the count is asked with the first pages and up to `concurrency`
+        pages are fetched at once (threads); customers still arrive in page order. Memory
+        holds at most `concurrency + 1` pages and 8 bytes per customer yielded.
         """
         _validate_paging(page_size, concurrency)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        if concurrency == 1:
-            return self._sequential(group_id, params, page_size, 1, _Dedupe())
-        return self._concurrent(group_id, params, page_size, concurrency)
+        return self._drive(_pager(page_size, concurrency), group_id, params)
 
-    def _sequential(
-        self, group_id: int | None, params: dict[str, Any], page_size: int, offset: int, dedupe: _Dedupe
+    def _drive(
+        self, pager: Pager[Customer], group_id: int | None, params: dict[str, Any]
     ) -> Iterator[Customer]:
-        while True:
-            page = self._page(group_id, params, page_size, offset)
-            yield from dedupe(page)
-            if len(page) < page_size:
-                return
-            offset += page_size
-
-    def _concurrent(
-        self, group_id: int | None, params: dict[str, Any], page_size: int, concurrency: int
-    ) -> Iterator[Customer]:
-        dedupe = _Dedupe()
-        pool = ThreadPoolExecutor(concurrency, thread_name_prefix="threedcart-page")
-        in_flight: deque[tuple[int, Future[Page]]] = deque()
-        submitted = 0
-
-        def submit() -> None:
-            nonlocal submitted
-            ctx = contextvars.copy_context()  # carries with_options() into the worker
-            offset = 1 + submitted * page_size
-            in_flight.append(
-                (submitted, pool.submit(ctx.run, self._page, group_id, params, page_size, offset))
-            )
-            submitted += 1
-
+        """Run the planner: send what it asks for, feed the answers back in order."""
+        if pager.concurrency == 1:
+            while not pager.done:
+                for request in pager.requests():
+                    yield from pager.feed(request, self._fetch(group_id, params, request))
+            return
+        pool = ThreadPoolExecutor(pager.concurrency, thread_name_prefix="threedcart-page")
+        pending: deque[tuple[Request, Future[Answer[Customer]]]] = deque()
         try:
-            # The count and the first pages travel together: one round trip less before data flows.
-            counted = pool.submit(contextvars.copy_context().run, self._count, group_id, params)
-            while submitted < concurrency - 1:
-                submit()
-            total = counted.result()
-            pages = math.ceil(total / page_size)
-            while submitted < pages and len(in_flight) < concurrency:
-                submit()
-            last: Page = []
-            while in_flight:
-                index, future = in_flight.popleft()
-                page = future.result()
-                if submitted < pages:
-                    submit()
-                if index < pages:  # a page guessed beyond the end comes back empty
-                    last = page
-                    yield from dedupe(page)
+            while not pager.done:
+                for request in pager.requests():
+                    ctx = contextvars.copy_context()  # carries with_options() into the worker
+                    pending.append((request, pool.submit(ctx.run, self._fetch, group_id, params, request)))
+                request, future = pending.popleft()
+                epoch = pager.epoch
+                yield from pager.feed(request, future.result())
+                if pager.epoch != epoch:  # a step back: what was asked before it is moot
+                    for _, stale in pending:
+                        stale.cancel()
+                    pending.clear()
         finally:
+            for _, stale in pending:
+                stale.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
-        if _grew(total, pages, page_size, last):
-            yield from self._sequential(group_id, params, page_size, 1 + pages * page_size, dedupe)
 
     def create(self, customer: CustomerLike) -> int:
         """Create a customer; its new CustomerID. `Email` is required; `Password` defaults to ""."""
@@ -467,15 +497,25 @@ class AsyncCustomers(_CustomersBase):
         """One page of customers; see `Customers.list`."""
         _validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        return await self._page(group_id, params, limit, offset)
+        answer = await self._fetch(group_id, params, PageRequest(offset, limit, 0))
+        return _page_of(answer, offset)
 
-    async def _page(self, group_id: int | None, params: dict[str, Any], limit: int, offset: int) -> Page:
+    async def _fetch(
+        self, group_id: int | None, params: dict[str, Any], request: Request
+    ) -> Answer[Customer]:
         op, args, kwargs = self._list_call(group_id, params)
-        detailed, raw = await self._call(op.asyncio_detailed, *args, limit=limit, offset=offset, **kwargs)
-        return _page_or_empty(detailed, raw)
+        try:
+            if isinstance(request, CountRequest):
+                return Answer(200, total=await self._count(group_id, params))
+            detailed, raw = await self._call(
+                op.asyncio_detailed, *args, limit=request.limit, offset=request.offset, **kwargs
+            )
+        except ThreeDCartError as exc:
+            return _failed_answer(exc)
+        return _page_answer(detailed, raw)
 
     async def count(self, **filters: Unpack[Filters]) -> int:
-        """How many customers match the filters (the API's `countonly=1`)."""
+        """How many customers match the filters; see `Customers.count`."""
         group_id, params = query_params(dict(filters), self._store.store_tz)
         return await self._count(group_id, params)
 
@@ -487,66 +527,36 @@ class AsyncCustomers(_CustomersBase):
     def iter(
         self, *, page_size: int = MAX_PAGE_SIZE, concurrency: int = 1, **filters: Unpack[Filters]
     ) -> AsyncIterator[Customer]:
-        """Every matching customer, in CustomerID order (`async for`); see `Customers.iter`."""
+        """Every matching customer once (`async for`), with tasks; see `Customers.iter`."""
         _validate_paging(page_size, concurrency)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        if concurrency == 1:
-            return self._sequential(group_id, params, page_size, 1, _Dedupe())
-        return self._concurrent(group_id, params, page_size, concurrency)
+        return self._drive(_pager(page_size, concurrency), group_id, params)
 
-    async def _sequential(
-        self, group_id: int | None, params: dict[str, Any], page_size: int, offset: int, dedupe: _Dedupe
+    async def _drive(
+        self, pager: Pager[Customer], group_id: int | None, params: dict[str, Any]
     ) -> AsyncIterator[Customer]:
-        while True:
-            page = await self._page(group_id, params, page_size, offset)
-            for customer in dedupe(page):
-                yield customer
-            if len(page) < page_size:
-                return
-            offset += page_size
-
-    async def _concurrent(
-        self, group_id: int | None, params: dict[str, Any], page_size: int, concurrency: int
-    ) -> AsyncIterator[Customer]:
-        dedupe = _Dedupe()
-        in_flight: deque[tuple[int, asyncio.Task[Page]]] = deque()
-        submitted = 0
-
-        def submit() -> None:
-            nonlocal submitted
-            offset = 1 + submitted * page_size
-            in_flight.append(
-                (submitted, asyncio.ensure_future(self._page(group_id, params, page_size, offset)))
-            )
-            submitted += 1
-
-        counted = asyncio.ensure_future(self._count(group_id, params))
-        last: Page = []
-        try:
-            while submitted < concurrency - 1:
-                submit()
-            total = await counted
-            pages = math.ceil(total / page_size)
-            while submitted < pages and len(in_flight) < concurrency:
-                submit()
-            while in_flight:
-                index, task = in_flight.popleft()
-                page = await task
-                if submitted < pages:
-                    submit()
-                if index < pages:
-                    last = page
-                    for customer in dedupe(page):
+        if pager.concurrency == 1:
+            while not pager.done:
+                for request in pager.requests():
+                    for customer in pager.feed(request, await self._fetch(group_id, params, request)):
                         yield customer
+            return
+        pending: deque[tuple[Request, asyncio.Task[Answer[Customer]]]] = deque()
+        try:
+            while not pager.done:
+                for request in pager.requests():
+                    pending.append((request, asyncio.ensure_future(self._fetch(group_id, params, request))))
+                request, task = pending.popleft()
+                epoch = pager.epoch
+                for customer in pager.feed(request, await task):
+                    yield customer
+                if pager.epoch != epoch:
+                    for _, stale in pending:
+                        stale.cancel()
+                    pending.clear()
         finally:
-            counted.cancel()
-            for _, task in in_flight:
-                task.cancel()
-        if _grew(total, pages, page_size, last):
-            async for customer in self._sequential(
-                group_id, params, page_size, 1 + pages * page_size, dedupe
-            ):
-                yield customer
+            for _, stale in pending:
+                stale.cancel()
 
     async def create(self, customer: CustomerLike) -> int:
         """Create a customer; its new CustomerID. `Email` is required; `Password` defaults to ""."""

@@ -8,8 +8,9 @@
     │   ├── UnsupportedMediaTypeError   415
     │   ├── RateLimitError              429
     │   └── ServerError                 5xx
-    └── APIConnectionError          no answer: connection refused or reset, DNS, TLS
-        └── APITimeoutError             connect, read, write or pool timeout
+    ├── APIConnectionError          no answer: connection refused or reset, DNS, TLS
+    │   └── APITimeoutError             connect, read, write or pool timeout
+    └── PaginationError             a list kept changing too fast to be read completely
 
 Every `APIError` carries the HTTP `status_code`, the service's `message` (from the error
 body, or the status text when the answer has no body) and the `response`. Messages never
@@ -30,6 +31,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "NotFoundError",
+    "PaginationError",
     "RateLimitError",
     "ServerError",
     "ThreeDCartError",
@@ -92,6 +94,13 @@ class APIConnectionError(ThreeDCartError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connect, read, write or waiting for a pooled connection)."""
+
+
+class PaginationError(ThreeDCartError):
+    """A list shifted under the reader so often that no complete reading could be proven.
+
+    Raised instead of returning a list that might miss records; reading again later works.
+    """
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

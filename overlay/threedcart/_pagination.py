@@ -1,0 +1,279 @@
+"""The paging planner: which pages to ask for, what to yield, and where a list ends. No I/O.
+
+The API pages with `limit`/`offset` over live data, with no snapshot and no cursor. A record
+that leaves the list (deleted, or updated out of a filter) before the current offset shifts
+every later record one place back, and a plain `offset += limit` then skips one record for
+good. The planner reads overlapping pages instead: each page after the first starts on the
+last record of the one before (`offset += limit - 1`), and a page is accepted only when it
+contains a record already yielded, which proves that nothing lies between the two. When it
+does not, the list shrank in front of the reader: the planner steps back (one stride, then
+twice as far, down to offset 1, which is always accepted) and reads forward again.
+
+Each record is yielded once, whatever the order the service sends (ids are remembered, in
+8 bytes apiece while they arrive in increasing CustomerID order). Where a list ends is
+decided from status codes, never from whether an answer has a body: 404 ("no records"), an
+empty page, and the 400 "offset exceeds" (by its message, or by its position past the first
+page when it has no body) all mean "nothing at this offset". Such an answer, or a page with
+no known record, after a full page means the list shrank, so it is verified by stepping back
+rather than trusted.
+
+`Store` and `AsyncStore` drive the same `Pager`: they send what `requests()` asks for (up to
+`concurrency` at once), feed each answer back in the order asked with `feed()`, yield what it
+returns, and drop the requests of an older `epoch`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import logging
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .errors import PaginationError, ThreeDCartError
+
+log = logging.getLogger("threedcart")
+
+T = TypeVar("T")
+
+OFFSET_EXCEEDS = "offset amount exceeds"
+"""The start of the service's 400 message for an offset past the last record."""
+
+MAX_FRUITLESS_STEPS = 64
+"""Step-backs in a row without a new record before the planner gives up (a list that never holds still)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Ask for `limit` records from the 1-based `offset`."""
+
+    offset: int
+    limit: int
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountRequest:
+    """Ask for the number of matching records (`countonly=1`)."""
+
+
+COUNT = CountRequest()
+Request = PageRequest | CountRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    """What the service answered to one request, as the driver saw it.
+
+    `status` is the HTTP status (0 when there was no answer at all); `records` the parsed page
+    of a 200 list answer, `total` the parsed count; `message` the service's error message, or
+    None when the answer had no body; `error` the exception to raise if the planner finds the
+    answer fatal.
+    """
+
+    status: int
+    records: Sequence[T] | None = None
+    total: int | None = None
+    message: str | None = None
+    error: BaseException | None = None
+
+
+def classify(answer: Answer[T], offset: int) -> str:
+    """ "page", "end" (nothing at this offset) or "error", from the status code and the offset."""
+    if answer.status == 200 and answer.records is not None:
+        return "page" if answer.records else "end"
+    if answer.status == 404:
+        return "end"
+    if answer.status == 400:
+        if answer.message is not None:
+            return "end" if answer.message.strip().lower().startswith(OFFSET_EXCEEDS) else "error"
+        # No body: "offset exceeds" is recognised by its position. Offset 1 cannot exceed
+        # anything (an empty list is a 404), so a bodiless 400 there is a real refusal.
+        return "end" if offset > 1 else "error"
+    return "error"
+
+
+def raise_for(answer: Answer[T]) -> None:
+    """Raise the answer's error (an unexpected answer with no error attached is a bug)."""
+    if answer.error is not None:
+        raise answer.error
+    raise ThreeDCartError(f"unexpected answer: HTTP {answer.status}")
+
+
+class SeenIds:
+    """The set of ids yielded so far: 8 bytes per id while ids increase, a set for the rest."""
+
+    __slots__ = ("_others", "_run")
+
+    def __init__(self) -> None:
+        self._run = array("q")
+        self._others: set[int] = set()
+
+    def __contains__(self, key: int) -> bool:
+        run = self._run
+        if run and key <= run[-1]:
+            i = bisect.bisect_left(run, key)
+            if i < len(run) and run[i] == key:
+                return True
+        return key in self._others
+
+    def add(self, key: int) -> bool:
+        """Remember `key`; False when it was already there."""
+        run = self._run
+        if not run or key > run[-1]:
+            run.append(key)
+            return True
+        if key in self:
+            return False
+        self._others.add(key)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._run) + len(self._others)
+
+
+class Pager(Generic[T]):
+    """Plans the reading of one list and decides what of each answer to yield.
+
+    `key` gives a record's id (None if it has none: such records are always yielded and
+    prove nothing). With `concurrency > 1` the planner asks for the count together with the
+    first pages and keeps up to `concurrency` pages in flight, but no further than the count
+    reaches: pages past the end are harmless (their answers are dropped) yet cost requests.
+    """
+
+    def __init__(
+        self,
+        page_size: int,
+        key: Callable[[T], int | None],
+        *,
+        concurrency: int = 1,
+        overlap: int = 1,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, not {page_size}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+        self.page_size = page_size
+        self.concurrency = concurrency
+        self.overlap = max(0, min(overlap, page_size - 1))
+        self.stride = page_size - self.overlap
+        self.key = key
+        self.seen = SeenIds()
+        self.epoch = 0
+        self.done = False
+        self.total: int | None = None
+        self.pages_read = 0
+        self.step_backs = 0
+        self.unordered = False
+        self._want_count = concurrency > 1
+        self._next_offset = 1
+        self._in_flight = 0
+        self._verified = False  # a page has been accepted: later pages must connect to it
+        self._back = self.stride
+        self._fruitless = 0
+        self._end_at: int | None = None  # offset of the last "nothing here" answer
+        self._fresh_since_end = 0
+
+    # --- what to send ------------------------------------------------------------------
+    def requests(self) -> list[Request]:
+        """The requests to send now, in order (the driver keeps their answers in this order)."""
+        if self.done:
+            return []
+        out: list[Request] = []
+        if self._want_count:
+            self._want_count = False
+            out.append(COUNT)
+        while self._in_flight < self.concurrency and self._may_ask(self._next_offset):
+            out.append(PageRequest(self._next_offset, self.page_size, self.epoch))
+            self._in_flight += 1
+            self._next_offset += self.stride
+        return out
+
+    def _may_ask(self, offset: int) -> bool:
+        if self._in_flight == 0:
+            return True  # the page the reading needs next
+        if self.concurrency == 1:
+            return False
+        if self.total is None:  # the count is on its way: guess a few pages with it
+            return self._in_flight < self.concurrency - 1
+        return offset <= self.total
+
+    # --- what came back ------------------------------------------------------------------
+    def feed(self, request: Request, answer: Answer[T]) -> list[T]:
+        """The records of `answer` to yield; raises the answer's error when it is fatal."""
+        if isinstance(request, CountRequest):
+            if answer.total is None:
+                raise_for(answer)
+            self.total = answer.total
+            return []
+        if request.epoch != self.epoch or self.done:
+            return []  # asked before a step back, or past the end: never fatal
+        self._in_flight -= 1
+        kind = classify(answer, request.offset)
+        if kind == "error":
+            raise_for(answer)
+        trusted = request.offset == 1 or not self._verified
+        if kind == "end":
+            return self._ended(request.offset, trusted)
+        records = answer.records
+        assert records is not None  # classify() said "page"
+        keys = [self.key(r) for r in records]
+        self._check_order(keys)
+        if not trusted and not any(k is not None and k in self.seen for k in keys):
+            if all(k is None for k in keys):
+                pass  # nothing to check against: accept
+            else:
+                self._step_back(request.offset)
+                return []
+        self.pages_read += 1
+        self._verified = True
+        self._back = self.stride
+        fresh = [r for r, k in zip(records, keys, strict=True) if k is None or self.seen.add(k)]
+        if fresh:
+            self._fruitless = 0
+            self._fresh_since_end += len(fresh)
+        if len(records) < self.page_size:
+            self.done = True
+        return fresh
+
+    def _ended(self, offset: int, trusted: bool) -> list[T]:
+        if trusted:
+            self.done = True
+            return []
+        # Nothing at this offset although the page before it was full: the list shrank in
+        # front of us (verify by stepping back), unless the same offset said so before and the
+        # re-read since then found nothing new (a service whose count or pages disagree).
+        if self._end_at == offset and self._fresh_since_end == 0:
+            self.done = True
+            return []
+        self._end_at = offset
+        self._fresh_since_end = 0
+        self._step_back(offset)
+        return []
+
+    def _step_back(self, offset: int) -> None:
+        self._fruitless += 1
+        if self._fruitless > MAX_FRUITLESS_STEPS:
+            raise PaginationError(
+                f"the list kept shifting under the reader: {self._fruitless - 1} step-backs in a row "
+                "found no new record"
+            )
+        self.step_backs += 1
+        self.epoch += 1
+        self._in_flight = 0
+        self._next_offset = max(1, offset - self._back)
+        self._back *= 2
+        log.debug("paging: list changed before offset %d; re-reading from %d", offset, self._next_offset)
+
+    def _check_order(self, keys: list[int | None]) -> None:
+        if self.unordered:
+            return
+        ids = [k for k in keys if k is not None]
+        if any(a >= b for a, b in itertools.pairwise(ids)):
+            self.unordered = True
+            log.warning(
+                "the service sent a page out of CustomerID order; every record is still yielded "
+                "once (ids are deduplicated by a set), but in the service's order"
+            )
