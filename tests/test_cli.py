@@ -225,11 +225,11 @@ def test_sync_resumes_after_an_interruption_without_loss_or_duplicates(tmp_path:
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 30
-        while not list(tmp_path.glob(".first.jsonl.*")) and time.monotonic() < deadline:
+        while not list(tmp_path.glob(".threedcart-sync.*")) and time.monotonic() < deadline:
             time.sleep(0.05)  # until the export has begun writing (pages take 0.5 s each)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert list(tmp_path.glob(".first.jsonl.*")), "killed before the export began writing"
+        assert list(tmp_path.glob(".threedcart-sync.*")), "killed before the export began writing"
         assert not state.exists() and not (tmp_path / "first.jsonl").exists()
         # the rerun exports everything
         first = run(server, *environ_args)

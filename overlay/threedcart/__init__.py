@@ -17,7 +17,8 @@ from . import errors
 from ._bulk import BulkFailure, BulkResult
 from ._client import AsyncStore, Store
 from ._params import Filters
-from ._resources import AsyncCustomers, CustomerLike, Customers
+from ._resources import AsyncCustomers, AsyncSyncRun, CustomerLike, Customers, SyncRun
+from ._sync import SyncWindow
 from ._throttle import RateLimit
 from .errors import (
     APIConnectionError,
@@ -26,6 +27,7 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
+    PaginationError,
     RateLimitError,
     ServerError,
     ThreeDCartError,
@@ -40,6 +42,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncCustomers",
     "AsyncStore",
+    "AsyncSyncRun",
     "AuthenticationError",
     "BadRequestError",
     "BulkFailure",
@@ -49,10 +52,13 @@ __all__ = [
     "Customers",
     "Filters",
     "NotFoundError",
+    "PaginationError",
     "RateLimit",
     "RateLimitError",
     "ServerError",
     "Store",
+    "SyncRun",
+    "SyncWindow",
     "ThreeDCartError",
     "UnsupportedMediaTypeError",
     "__version__",

@@ -15,7 +15,7 @@ import time
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -30,7 +30,8 @@ from threedcart_customers_client.types import Unset
 
 from ._client import Store
 from ._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
-from ._params import STORE_TIME_FORMAT, Filters
+from ._params import Filters
+from ._sync import DEFAULT_LAG, SyncWindow, parse_watermark
 from .errors import ThreeDCartError
 
 app = typer.Typer(
@@ -605,46 +606,109 @@ def sync_cmd(
     fmt: Annotated[
         FileFormat | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
     ] = None,
-    lag: Annotated[float, typer.Option(min=0, help="Seconds left to settle before the window closes.")] = 2.0,
+    lag: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds of the store's clock left to settle before the window closes."),
+    ] = DEFAULT_LAG,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
 ) -> None:
     """Export the customers updated since the last sync, then advance the watermark.
 
-    Each run exports the window (previous watermark, now - lag], a second never falls in two
-    windows, and the watermark moves only after the output file is completely on disk: an
-    interrupted run loses nothing, and the next run resumes from the same watermark.
+    Each run exports the window [watermark, store clock - lag], checks that it is complete,
+    and only then writes the output and moves the watermark. A run that cannot prove its
+    window complete writes FILE.incomplete, keeps the watermark and exits 1.
 
     Example: threedcart customers sync --state sync-state.json
     """
     with _errors(), _store(ctx) as store:
-        since = _read_watermark(state_file)
-        now = datetime.now(store.store_tz).replace(tzinfo=None, microsecond=0)
-        until = now - timedelta(seconds=lag)
-        if since is not None and until < since:
-            out.print("nothing to sync yet")
-            return
-        target = output or state_file.with_name(f"{state_file.stem}-{until:%Y%m%dT%H%M%S}.jsonl")
-        filters: Filters = {"updated_until": until}
-        if since is not None:
-            filters["updated_since"] = since
-        _export(store, filters, target, _format_of(target, fmt), concurrency, "sync")
-        _write_watermark(state_file, until + timedelta(seconds=1), target)
+        since = _read_watermark(state_file, store.store_tz)
+        run = store.customers.sync(since, lag=lag, concurrency=concurrency)
+        started = time.perf_counter()
+        with _progress("sync") as progress, _deferred_output(output or state_file.parent) as sink:
+            task = progress.add_task("sync", total=None)
+
+            def advance() -> None:
+                if progress.tasks[0].total is None and run.estimate is not None:
+                    progress.update(task, total=run.estimate)
+                progress.advance(task)
+
+            # the window (and so the default file name) is known once the first answer came
+            n = _write_stream(run, sink.stream, _format_of(output or Path("x.jsonl"), fmt), advance)
+            window = run.window
+            if window is None:
+                sink.discard()
+                out.print("nothing to sync yet")
+                return
+            target = output or state_file.with_name(
+                f"{state_file.stem}-{window.until.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl"
+            )
+            sink.keep(target if run.complete else target.with_name(target.name + ".incomplete"))
+        seconds = time.perf_counter() - started
+        if not run.complete:
+            raise CLIError(
+                f"sync incomplete: {run.reason}; {n} customers written to {sink.path}; "
+                f"the watermark stays at {since.isoformat() if since else 'the beginning'}"
+            )
+        assert run.next_since is not None
+        _write_watermark(state_file, run.next_since, target, window)
+        out.print(
+            f"exported {n} customers to {target} in {seconds:.1f} s (window {window.describe()}, "
+            f"{run.passes} reading(s)); next run from {run.next_since.isoformat()}"
+        )
 
 
-def _read_watermark(path: Path) -> datetime | None:
+class _Sink:
+    """A temporary file that becomes `keep()`'s path once complete and on disk, or disappears."""
+
+    def __init__(self, stream: TextIO, tmp: Path) -> None:
+        self.stream, self.tmp = stream, tmp
+        self.path: Path | None = None
+
+    def keep(self, path: Path) -> None:
+        self.path = path
+
+    def discard(self) -> None:
+        self.path = None
+
+
+@contextmanager
+def _deferred_output(near: Path) -> Iterator[_Sink]:
+    """Like `_atomic_output`, for a file whose name is chosen once it is written."""
+    folder = near if near.is_dir() else near.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".threedcart-sync.", dir=folder)
+    sink = _Sink(os.fdopen(fd, "w", encoding="utf-8", newline=""), Path(tmp))
+    try:
+        with sink.stream:
+            yield sink
+            sink.stream.flush()
+            os.fsync(sink.stream.fileno())
+        if sink.path is None:
+            sink.tmp.unlink(missing_ok=True)
+        else:
+            os.replace(sink.tmp, sink.path)
+    except BaseException:
+        sink.tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_watermark(path: Path, tz: tzinfo) -> datetime | None:
     if not path.exists():
         return None
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        return datetime.strptime(state["next_since"], STORE_TIME_FORMAT)
+        return parse_watermark(state["next_since"], tz)
     except (ValueError, KeyError, TypeError) as exc:
         raise CLIError(f"{path} is not a sync state file ({exc})") from None
 
 
-def _write_watermark(path: Path, next_since: datetime, output: Path) -> None:
+def _write_watermark(path: Path, next_since: datetime, output: Path, window: SyncWindow) -> None:
     state = {
-        "next_since": next_since.strftime(STORE_TIME_FORMAT),
-        "store_time_zone": "the store's (US Eastern by default)",
+        "next_since": next_since.isoformat(),
+        "last_window": {
+            "since": window.since.isoformat() if window.since else None,
+            "until": window.until.isoformat(),
+        },
         "last_output": str(output),
     }
     with _atomic_output(path) as stream:

@@ -42,6 +42,7 @@ from ._bulk import BulkFailure, BulkResult
 from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE, PAGE_OVERLAP
 from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, classify, raise_for
 from ._params import Filters, query_params
+from ._sync import DEFAULT_LAG, DEFAULT_MAX_PASSES, SyncCore, SyncWindow
 from ._transport import CALL_OPTIONS
 from .errors import (
     APIConnectionError,
@@ -382,9 +383,32 @@ class Customers(_CustomersBase):
         return self._count(group_id, params)
 
     def _count(self, group_id: int | None, params: dict[str, Any]) -> int:
+        return self._count_dated(group_id, params)[0]
+
+    def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, datetime | None]:
         op, args, kwargs = self._list_call(group_id, params)
         detailed, raw = self._call(op.sync_detailed, *args, countonly=1, **kwargs)
-        return _count_of(detailed, raw)
+        return _count_of(detailed, raw), server_time(raw)
+
+    def sync(
+        self,
+        since: datetime | None = None,
+        *,
+        lag: float = DEFAULT_LAG,
+        page_size: int = MAX_PAGE_SIZE,
+        concurrency: int = 1,
+        max_passes: int = DEFAULT_MAX_PASSES,
+    ) -> SyncRun:
+        """The customers updated since the watermark `since` (an aware datetime; None: all), once each.
+
+        Iterate the returned `SyncRun`; afterwards `run.complete` says whether the window was
+        proven complete and `run.next_since` is the watermark to store for the next run (None
+        when incomplete: keep the old one). The window closes at the store's clock (its `Date`
+        header) minus `lag` seconds. See the README's "Incremental sync".
+        """
+        _validate_paging(page_size, concurrency)
+        core = SyncCore(since, tz=self._store.store_tz, lag=lag, max_passes=max_passes)
+        return SyncRun(self, core, page_size, concurrency)
 
     def iter(
         self, *, page_size: int = MAX_PAGE_SIZE, concurrency: int = 1, **filters: Unpack[Filters]
@@ -520,9 +544,26 @@ class AsyncCustomers(_CustomersBase):
         return await self._count(group_id, params)
 
     async def _count(self, group_id: int | None, params: dict[str, Any]) -> int:
+        return (await self._count_dated(group_id, params))[0]
+
+    async def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, datetime | None]:
         op, args, kwargs = self._list_call(group_id, params)
         detailed, raw = await self._call(op.asyncio_detailed, *args, countonly=1, **kwargs)
-        return _count_of(detailed, raw)
+        return _count_of(detailed, raw), server_time(raw)
+
+    def sync(
+        self,
+        since: datetime | None = None,
+        *,
+        lag: float = DEFAULT_LAG,
+        page_size: int = MAX_PAGE_SIZE,
+        concurrency: int = 1,
+        max_passes: int = DEFAULT_MAX_PASSES,
+    ) -> AsyncSyncRun:
+        """The customers updated since `since`, once each (`async for`); see `Customers.sync`."""
+        _validate_paging(page_size, concurrency)
+        core = SyncCore(since, tz=self._store.store_tz, lag=lag, max_passes=max_passes)
+        return AsyncSyncRun(self, core, page_size, concurrency)
 
     def iter(
         self, *, page_size: int = MAX_PAGE_SIZE, concurrency: int = 1, **filters: Unpack[Filters]
@@ -595,3 +636,108 @@ class AsyncCustomers(_CustomersBase):
             delete_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client
         )
         _written_id(detailed, raw, 200)
+
+
+# --- incremental sync ----------------------------------------------------------------------
+class _SyncRunBase:
+    def __init__(self, core: SyncCore, page_size: int, concurrency: int) -> None:
+        self._core = core
+        self._page_size = page_size
+        self._concurrency = concurrency
+        self.estimate: int | None = None
+        """Customers updated since the watermark when the run started (an upper bound, for progress)."""
+
+    @property
+    def window(self) -> SyncWindow | None:
+        """The window this run covers (known once iteration has started; None: nothing to sync yet)."""
+        return self._core.window
+
+    @property
+    def complete(self) -> bool | None:
+        """True once the window was read and proven complete; False if it could not be; None before."""
+        return self._core.complete
+
+    @property
+    def next_since(self) -> datetime | None:
+        """The watermark to store after a complete run; None when the old one must stay."""
+        return self._core.next_since
+
+    @property
+    def exported(self) -> int:
+        """Distinct customers yielded."""
+        return self._core.exported
+
+    @property
+    def passes(self) -> int:
+        """How many times the window was read."""
+        return self._core.passes
+
+    @property
+    def reason(self) -> str:
+        """Why the run is incomplete ("" otherwise)."""
+        return self._core.reason
+
+    @property
+    def clock_source(self) -> str:
+        """ "store" (its Date header) or "client" (this machine's clock, when the store sent no Date)."""
+        return self._core.clock_source
+
+    def _probe_params(self) -> dict[str, Any]:
+        since = self._core.since
+        return {} if since is None else {"updated_since": since}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(window={self.window.describe() if self.window else None}, "
+            f"exported={self.exported}, passes={self.passes}, complete={self.complete})"
+        )
+
+
+class SyncRun(_SyncRunBase):
+    """One sync run (`store.customers.sync(...)`): iterate it, then read `complete` and `next_since`."""
+
+    def __init__(self, customers: Customers, core: SyncCore, page_size: int, concurrency: int) -> None:
+        super().__init__(core, page_size, concurrency)
+        self._customers = customers
+
+    def __iter__(self) -> Iterator[Customer]:
+        customers, core = self._customers, self._core
+        tz = customers._store.store_tz
+        _, probe = query_params(self._probe_params(), tz)
+        self.estimate, store_time = customers._count_dated(None, probe)
+        window = core.begin(store_time)
+        if window is None:
+            return
+        _, params = query_params(dict(window.filters()), tz)
+        while True:
+            pager = _pager(self._page_size, self._concurrency)
+            for customer in customers._drive(pager, None, params):
+                if core.accept(_customer_key(customer)):
+                    yield customer
+            if not core.end_pass(customers._count(None, params)):
+                return
+
+
+class AsyncSyncRun(_SyncRunBase):
+    """One sync run of an `AsyncStore` (`async for`); then read `complete` and `next_since`."""
+
+    def __init__(self, customers: AsyncCustomers, core: SyncCore, page_size: int, concurrency: int) -> None:
+        super().__init__(core, page_size, concurrency)
+        self._customers = customers
+
+    async def __aiter__(self) -> AsyncIterator[Customer]:
+        customers, core = self._customers, self._core
+        tz = customers._store.store_tz
+        _, probe = query_params(self._probe_params(), tz)
+        self.estimate, store_time = await customers._count_dated(None, probe)
+        window = core.begin(store_time)
+        if window is None:
+            return
+        _, params = query_params(dict(window.filters()), tz)
+        while True:
+            pager = _pager(self._page_size, self._concurrency)
+            async for customer in customers._drive(pager, None, params):
+                if core.accept(_customer_key(customer)):
+                    yield customer
+            if not core.end_pass(await customers._count(None, params)):
+                return

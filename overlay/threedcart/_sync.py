@@ -1,0 +1,251 @@
+"""Incremental sync: the customers updated in a window of the store's clock, proven complete. No I/O.
+
+The store stamps each customer with its last update in US Eastern local time, to the
+second, and filters on that stamp with an inclusive `lastupdatestart`/`lastupdateend`
+range. A sync run exports the window `[since, until]` of instants, where `since` is the
+previous run's watermark and `until` is the store's own clock (the `Date` header of its
+answer) minus a lag for writes in flight; the next run starts one second after `until`.
+
+Three things make this exact:
+
+- **The store's clock, not the client's.** A client clock ahead of the store's would close
+  windows over seconds the store has not lived yet, and the writes of those seconds would
+  fall behind the next watermark.
+- **Instants, not wall-clock times.** The watermark is an aware instant (stored with its UTC
+  offset). On the night the clocks fall back, local times 01:00:00–01:59:59 happen twice;
+  a stamp in that hour is ambiguous, so a window touching it asks for the whole range of
+  local times its instants can carry. Consecutive windows may then overlap (a customer can
+  come twice across runs), never leave a gap.
+- **A proven window.** The records of a closed window can only leave it while it is read
+  (an update moves a stamp past `until`, a delete removes it), and the paging planner
+  yields every record that stays. So once read, the window is counted again: a count above
+  the distinct records exported means records arrived late, and the window is read again,
+  up to `max_passes` times. A run that cannot prove its window complete says so, and its
+  watermark must not move.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from ._params import STORE_TIME_FORMAT
+
+log = logging.getLogger("threedcart")
+
+SECOND = timedelta(seconds=1)
+_MAX_DST_SHIFT = timedelta(hours=2)  # no zone moves its clocks back by more than this
+DEFAULT_LAG = 2.0
+DEFAULT_MAX_PASSES = 3
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _local(moment: datetime, tz: tzinfo) -> datetime:
+    """The store's wall-clock reading (naive) at this instant."""
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def _fall_back(start: datetime, end: datetime, tz: tzinfo) -> datetime | None:
+    """The first instant in (start, end] after the store's clock fell back, if it did (end - start <= 2 h)."""
+    before, after = start.astimezone(tz).utcoffset(), end.astimezone(tz).utcoffset()
+    if before is None or after is None or after >= before:
+        return None
+    lo, hi = 0, int((end - start).total_seconds())  # whole seconds after start: old offset at lo, new at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if (start + mid * SECOND).astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return start + hi * SECOND
+
+
+def local_range(since: datetime | None, until: datetime, tz: tzinfo) -> tuple[datetime | None, datetime]:
+    """The store-local times (naive, inclusive) that the instants of `[since, until]` (UTC) can carry.
+
+    Outside a fall-back night this is just the two ends in local time. Across it, local time
+    runs back by an hour, so the range widens to cover both readings of the repeated hour.
+    """
+    high = _local(until, tz)
+    back = _fall_back(
+        until - _MAX_DST_SHIFT if since is None else max(since, until - _MAX_DST_SHIFT), until, tz
+    )
+    if back is not None:
+        high = max(high, _local(back - SECOND, tz))
+    if since is None:
+        return None, high
+    low = _local(since, tz)
+    back = _fall_back(since, min(since + _MAX_DST_SHIFT, until), tz)
+    if back is not None:
+        low = min(low, _local(back, tz))
+    return low, high
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """The instants one sync run covers, inclusive (in UTC), and the store-local range it asks for."""
+
+    since: datetime | None
+    """The first instant (aware), or None for everything up to `until`."""
+    until: datetime
+    """The last instant (aware): the store's clock minus the lag."""
+    local_start: datetime | None
+    """`lastupdatestart` as sent (naive store time)."""
+    local_end: datetime
+    """`lastupdateend` as sent (naive store time)."""
+
+    @property
+    def next_since(self) -> datetime:
+        """Where the next window starts."""
+        return self.until + SECOND
+
+    def filters(self) -> dict[str, datetime]:
+        """The SDK filters that ask for this window (naive datetimes are taken as store time)."""
+        out = {"updated_until": self.local_end}
+        if self.local_start is not None:
+            out["updated_since"] = self.local_start
+        return out
+
+    def describe(self) -> str:
+        start = "the beginning" if self.since is None else self.since.isoformat()
+        return f"[{start}, {self.until.isoformat()}]"
+
+
+def plan_window(since: datetime | None, store_now: datetime, lag: float, tz: tzinfo) -> SyncWindow | None:
+    """The window a run started at `store_now` covers; None when it would be empty (nothing to sync yet)."""
+    if since is not None and since.tzinfo is None:
+        raise ValueError("since must be an aware datetime (a watermark with its UTC offset)")
+    if store_now.tzinfo is None:
+        raise ValueError("store_now must be an aware datetime")
+    if lag < 0:
+        raise ValueError(f"lag must be 0 or more seconds, not {lag}")
+    # Aware datetimes of one zone compare and add as wall-clock times, blind to the repeated
+    # hour: all arithmetic here is done in UTC.
+    until = (store_now.astimezone(UTC) - timedelta(seconds=lag)).replace(microsecond=0)
+    since = None if since is None else since.astimezone(UTC)
+    if since is not None and until < since:
+        return None
+    low, high = local_range(since, until, tz)
+    return SyncWindow(since, until, low, high)
+
+
+def parse_watermark(text: str, tz: tzinfo) -> datetime:
+    """A stored watermark (as a UTC instant): ISO 8601 with its UTC offset, or (older state files) store-local
+    `MM/DD/YYYY HH:MM:SS`, read as the earlier of two possible instants so that nothing is skipped.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.strptime(text, STORE_TIME_FORMAT)
+        except ValueError:
+            raise ValueError(
+                f"{text!r} is not a watermark (ISO 8601 with a UTC offset, e.g. 2026-11-01T01:30:00-04:00)"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz, fold=0)
+    return moment.astimezone(UTC)
+
+
+class SyncCore:
+    """One sync run's decisions: its window, which records are new to it, and whether it is complete.
+
+    The driver calls `begin()` with the `Date` of the store's first answer, reads the window
+    with the paging planner passing each record's id to `accept()`, counts the window again
+    and hands the count to `end_pass()`, which says whether to read it once more.
+    """
+
+    def __init__(
+        self,
+        since: datetime | None,
+        *,
+        tz: tzinfo,
+        lag: float = DEFAULT_LAG,
+        max_passes: int = DEFAULT_MAX_PASSES,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if since is not None and since.tzinfo is None:
+            raise ValueError("since must be an aware datetime (a watermark with its UTC offset)")
+        if lag < 0:
+            raise ValueError(f"lag must be 0 or more seconds, not {lag}")
+        since = None if since is None else since.astimezone(UTC)
+        if max_passes < 1:
+            raise ValueError(f"max_passes must be at least 1, not {max_passes}")
+        self.since = since
+        self.tz = tz
+        self.lag = lag
+        self.max_passes = max_passes
+        self.clock = clock
+        self.window: SyncWindow | None = None
+        self.clock_source = ""
+        self.passes = 0
+        self.complete: bool | None = None
+        self.reason = ""
+        self.last_count: int | None = None
+        self._ids: set[int] = set()
+        self._no_id = 0
+
+    @property
+    def exported(self) -> int:
+        """Distinct records accepted so far."""
+        return len(self._ids) + self._no_id
+
+    def begin(self, store_time: datetime | None) -> SyncWindow | None:
+        """Fix the window from the store's clock (the client's, with a warning, if the store sent none)."""
+        if store_time is None:
+            self.clock_source = "client"
+            store_time = self.clock()
+            log.warning(
+                "the store's answer had no Date header: the sync window closes on this machine's clock, "
+                "which may differ from the store's"
+            )
+        else:
+            self.clock_source = "store"
+        self.window = plan_window(self.since, store_time, self.lag, self.tz)
+        if self.window is None:
+            self.complete = True  # nothing to read; the watermark stays
+        return self.window
+
+    def accept(self, key: int | None) -> bool:
+        """Whether a record read in this run is new to it (ids repeat across passes)."""
+        if key is None:
+            self._no_id += 1
+            return True
+        if key in self._ids:
+            return False
+        self._ids.add(key)
+        return True
+
+    def end_pass(self, count: int) -> bool:
+        """After reading the window once: True to read it again, False when the run is decided."""
+        self.passes += 1
+        self.last_count = count
+        if count <= self.exported:
+            self.complete = True
+            return False
+        if self.passes < self.max_passes:
+            log.info(
+                "sync window %s counts %d customers but %d were read: reading it again",
+                self.window.describe() if self.window else "?",
+                count,
+                self.exported,
+            )
+            return True
+        self.complete = False
+        self.reason = (
+            f"the window still counts {count} customers after {self.passes} reading(s), "
+            f"but only {self.exported} distinct customers were read"
+        )
+        return False
+
+    @property
+    def next_since(self) -> datetime | None:
+        """The watermark to store after a complete run (None: keep the old one)."""
+        if not self.complete:
+            return None
+        return self.since if self.window is None else self.window.next_since
