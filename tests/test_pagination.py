@@ -192,7 +192,9 @@ def test_a_full_page_then_nothing_twice_at_the_same_offset_is_the_end() -> None:
         (Answer(200, records=None), 1, "error"),
     ],
 )
-def test_where_a_list_ends_is_decided_by_status_and_position(answer: Answer[int], offset: int, kind: str) -> None:
+def test_where_a_list_ends_is_decided_by_status_and_position(
+    answer: Answer[int], offset: int, kind: str
+) -> None:
     assert classify(answer, offset) == kind
 
 
@@ -317,7 +319,9 @@ def test_records_present_throughout_are_yielded_exactly_once(
 ) -> None:
     rng = random.Random(seed)
     store = LiveList(
-        list(range(1, n + 1)), order=(lambda i: (i * 7919) % 1009) if shuffled else (lambda i: i), bodiless=bodiless
+        list(range(1, n + 1)),
+        order=(lambda i: (i * 7919) % 1009) if shuffled else (lambda i: i),
+        bodiless=bodiless,
     )
     untouched = set(store.ids)
 

@@ -8,7 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import threedcart
+from conftest import store_kwargs
 from threedcart import errors
+from threedcart_mock.testing import MockServer
 
 ANSWERS = {
     "/3dCartWebAPI/v1/Customers/400": (400, b"", "text/plain"),
@@ -69,3 +71,101 @@ def test_an_unreadable_success_is_an_api_error(store: threedcart.Store) -> None:
     with pytest.raises(errors.APIError, match="unreadable answer") as info:
         store.customers.get(200)
     assert info.value.status_code == 200
+
+
+class _Nothing(BaseHTTPRequestHandler):
+    """Every path is a 404 with no body: what a wrong base URL or path gets from a real web server."""
+
+    def do_GET(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def nowhere() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nothing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_bodiless_404_is_no_records_for_lists_and_an_error_for_count(nowhere: str) -> None:
+    with threedcart.Store(secure_url="https://s", private_key="k", token="t", base_url=nowhere) as s:
+        assert s.customers.list() == []
+        assert list(s.customers.iter()) == []
+        with pytest.raises(errors.NotFoundError, match="base_url") as info:
+            s.customers.count()
+        assert info.value.status_code == 404
+        assert "/3dCartWebAPI/v1/Customers answered 404 to a count" in info.value.message
+        with pytest.raises(errors.NotFoundError, match="base_url"):
+            list(s.customers.iter(concurrency=4))  # the count comes first with concurrency
+
+
+def test_cli_export_fails_when_the_count_is_a_404(nowhere: str, tmp_path: object) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = str(Path(sys.executable).with_name("threedcart"))
+    env = {
+        **os.environ,
+        "THREEDCART_SECURE_URL": "https://s",
+        "THREEDCART_PRIVATE_KEY": "k",
+        "THREEDCART_TOKEN": "t",
+        "THREEDCART_BASE_URL": nowhere,
+    }
+    target = Path(str(tmp_path)) / "out.jsonl"
+    done = subprocess.run(
+        [cli, "customers", "export", "-o", str(target)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "base_url" in done.stderr and not target.exists()
+
+
+@pytest.fixture(scope="module")
+def bodiless_mock() -> Iterator[MockServer]:
+    with MockServer(["--seed-customers", "30", "--bodiless-errors"]) as server:
+        yield server
+
+
+@pytest.mark.parametrize("concurrency", [1, 4, 8])
+@pytest.mark.parametrize("page_size", [3, 10, 30, 7, 500])
+def test_iter_on_a_bodiless_mock_reads_everything_once(
+    bodiless_mock: MockServer, page_size: int, concurrency: int
+) -> None:
+    with threedcart.Store(**store_kwargs(bodiless_mock)) as s:  # type: ignore[arg-type]
+        got = [c.customer_id for c in s.customers.iter(page_size=page_size, concurrency=concurrency)]
+    assert got == list(range(1, 31))
+
+
+async def _aread(server: MockServer, page_size: int, concurrency: int, **filters: str) -> list[object]:
+    async with threedcart.AsyncStore(**store_kwargs(server)) as s:  # type: ignore[arg-type]
+        return [
+            c.customer_id
+            async for c in s.customers.iter(page_size=page_size, concurrency=concurrency, **filters)
+        ]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_async_iter_on_a_bodiless_mock_reads_everything_once(
+    bodiless_mock: MockServer, concurrency: int
+) -> None:
+    import asyncio
+
+    assert asyncio.run(_aread(bodiless_mock, 10, concurrency)) == list(range(1, 31))
+    assert asyncio.run(_aread(bodiless_mock, 10, concurrency, email="nobody@example.com")) == []
+
+
+def test_list_on_a_bodiless_mock(bodiless_mock: MockServer) -> None:
+    with threedcart.Store(**store_kwargs(bodiless_mock)) as s:  # type: ignore[arg-type]
+        assert [c.customer_id for c in s.customers.list(limit=10, offset=25)] == [25, 26, 27, 28, 29, 30]
+        assert s.customers.list(limit=10, offset=31) == []  # a bodiless 400 past the end
+        assert s.customers.list(email="nobody@example.com") == []  # a bodiless 404
+        assert s.customers.count(email="nobody@example.com") == 0
+        with pytest.raises(errors.NotFoundError) as info:
+            s.customers.get(999)
+        assert info.value.message == "Not Found"

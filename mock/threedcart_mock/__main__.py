@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import signal
 import socket
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 import uvicorn
 
 from ._app import Settings, StoreCredentials, create_app, new_customer_defaults
-from ._db import Database, Query
+from ._clock import EARLIEST_START, LATEST_START
+from ._db import ORDERS, Database, Query
 
 DEMO_STORE = StoreCredentials(
     secure_url="https://demo-store.3dcartstores.com",
@@ -33,6 +36,32 @@ def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date and time, e.g. 2026-11-01T05:20:00Z"
+        ) from None
+    if value.utcoffset() is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no time zone: give an instant, e.g. 2026-11-01T05:20:00Z or ...-04:00"
+        )
+    if not EARLIEST_START <= value <= LATEST_START:
+        raise argparse.ArgumentTypeError("must be between the years 1970 and 8999")
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a finite number >= 0 (0 stops the clock)")
     return value
 
 
@@ -80,19 +109,53 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="on|off",
         help="enforce the leaky bucket (50 requests, 2/s per store; overflow is 429 with Retry-After)",
     )
+    parser.add_argument(
+        "--bodiless-errors",
+        action="store_true",
+        help="answer every 400, 404 and 500 of the API with that status and no body at all",
+    )
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="id",
+        help="list order: CustomerID (default), or a stable order that is not CustomerID order",
+    )
+    parser.add_argument(
+        "--clock-start",
+        type=_instant,
+        metavar="ISO8601",
+        help="start the store clock at this instant, e.g. 2026-11-01T05:20:00Z (default: real time)",
+    )
+    parser.add_argument(
+        "--clock-speed",
+        type=_speed,
+        default=1.0,
+        metavar="X",
+        help="store seconds per real second (default 1; 60 makes a real second a store minute)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     stores = args.store or [DEMO_STORE]
-    db = Database(args.db)
+    settings = Settings(
+        stores,
+        args.latency_ms,
+        args.fault_rate,
+        args.rate_limit,
+        args.random_seed,
+        bodiless_errors=args.bodiless_errors,
+        order=args.order,
+        clock_start=args.clock_start,
+        clock_speed=args.clock_speed,
+    )
+    db = Database(args.db, order=settings.order, clock=settings.clock)
     started = time.perf_counter()
     for store in stores:
         if args.seed_customers and db.count(store.key, Query()) == 0:
             db.seed(store.key, args.seed_customers, args.random_seed, new_customer_defaults())
     seeded = time.perf_counter() - started
-    settings = Settings(stores, args.latency_ms, args.fault_rate, args.rate_limit, args.random_seed)
     app = create_app(settings, db)
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
@@ -117,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         loop="uvloop" if _has("uvloop") else "asyncio",
         http="httptools" if _has("httptools") else "h11",
         lifespan="off",
+        date_header=False,  # the app sends the one Date header, from the store clock
     )
     # uvicorn shuts down gracefully, then re-raises the signal it caught: make that a clean exit.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

@@ -19,8 +19,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._db import DB_TIME, FILTER_COLUMNS, Database, Query
+from ._clock import StoreClock
+from ._db import FILTER_COLUMNS, Database, Order, Query
 from ._schema import customer_fields, date_pattern, spec_text, type_error
 
 API = "/3dCartWebAPI/v1"
@@ -29,7 +31,9 @@ MAX_LIMIT = 500
 MAX_BULK = 500
 MAX_BODY_BYTES = 4 * 1024 * 1024
 INT32_MAX = 2**31 - 1
-_DIGITS = re.compile(r"^[0-9]{1,10}$")
+_DIGITS = re.compile(r"[0-9]{1,10}")  # used with fullmatch: "5\n" is not an id
+# Statuses the real service sometimes answers without any body (`--bodiless-errors`).
+BODILESS_STATUSES = frozenset({400, 404, 500})
 _JSON = "application/json"
 
 
@@ -77,6 +81,14 @@ class Settings:
     fault_rate: float = 0
     rate_limit: bool = False
     random_seed: int = 0
+    bodiless_errors: bool = False  # 400, 404 and 500 of the API answered with no body at all
+    order: Order = "id"  # list order: CustomerID, or a stable order that is not CustomerID order
+    clock_start: datetime | None = None  # the store clock's start (aware); None: real time
+    clock_speed: float = 1.0  # store seconds per real second
+    clock: StoreClock = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.clock = StoreClock(self.clock_start, self.clock_speed)
 
 
 class ApiError(Exception):
@@ -117,6 +129,8 @@ class MockApi:
     """The routes, their validation and their answers."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
+        if db.order != settings.order:
+            raise ValueError(f"the database pages in {db.order!r} order, the settings say {settings.order!r}")
         self.settings = settings
         self.db = db
         self.defaults = new_customer_defaults()
@@ -177,15 +191,23 @@ class MockApi:
                 self._inject_fault()
                 return await handler(request, store)
             except ApiError as exc:
-                return error_response(exc.status, exc.message, exc.value, exc.headers)
+                return self.error(exc.status, exc.message, exc.value, exc.headers)
 
         return guarded
+
+    def error(
+        self, status: int, message: str, value: str = "", headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """An error answer: the error array, or nothing at all under `--bodiless-errors`."""
+        if self.settings.bodiless_errors and status in BODILESS_STATUSES:
+            return Response(b"", status, headers)  # Content-Length: 0 and no Content-Type
+        return error_response(status, message, value, headers)
 
     # --- request parsing ----------------------------------------------------
     @staticmethod
     def _path_id(request: Request, minimum: int = 1) -> int:
         raw = request.path_params["id"]
-        if not _DIGITS.match(raw) or not minimum <= int(raw) <= INT32_MAX:
+        if not _DIGITS.fullmatch(raw) or not minimum <= int(raw) <= INT32_MAX:
             raise ApiError(400, f"id must be an integer between {minimum} and {INT32_MAX}", raw[:50])
         return int(raw)
 
@@ -251,7 +273,8 @@ class MockApi:
             try:
                 if not date_pattern().match(raw):
                     raise ValueError
-                return datetime.strptime(raw, "%m/%d/%Y %H:%M:%S").strftime(DB_TIME)
+                # isoformat, not strftime: the year must keep four digits (0999) to compare as text
+                return datetime.strptime(raw, "%m/%d/%Y %H:%M:%S").isoformat(sep=" ")
             except ValueError:
                 raise ApiError(400, f"{name} must be a valid date MM/DD/YYYY HH:MM:SS", raw[:50]) from None
 
@@ -337,6 +360,8 @@ class MockApi:
         if all(found):
             return _json(results)
         if not any(found):
+            if self.settings.bodiless_errors:
+                return self.error(404, "The Customer records were not found")
             return _json(
                 [
                     {"Key": "Error", "Value": r["Value"], "Status": "404", "Message": r["Message"]}
@@ -367,13 +392,50 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, f"{message}: {request.method} {request.url.path}", "", exc.headers)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return error_response(500, "Internal server error")
+class DateHeader:
+    """ASGI middleware: every answer carries exactly one `Date` header, from the store clock.
+
+    uvicorn must not add its own (`uvicorn.Config(date_header=False)`); a `Date` set by the app
+    is replaced all the same.
+    """
+
+    def __init__(self, app: ASGIApp, clock: StoreClock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"date"]
+                headers.append((b"date", self.clock.http_date()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_dated)
+
+
+class MockApp(Starlette):
+    """Starlette with `DateHeader` outside everything, even the handler of unexpected errors."""
+
+    clock: StoreClock
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return DateHeader(super().build_middleware_stack(), self.clock)
 
 
 def create_app(settings: Settings, db: Database) -> Starlette:
-    """The ASGI app of a mock store with these settings, on this database."""
+    """The ASGI app of a mock store with these settings, on this database.
+
+    The settings' clock becomes the database's clock: stamps and `Date` headers agree.
+    """
     api = MockApi(settings, db)
+    db.clock = settings.clock
+
+    async def _server_error(request: Request, exc: Exception) -> Response:
+        return api.error(500, "Internal server error")
 
     def _route(path: str, **handlers: Callable[[Request, str], Awaitable[Response]]) -> Route:
         # One route per path, so that a wrong method is answered 405 with the full Allow header.
@@ -397,6 +459,7 @@ def create_app(settings: Settings, db: Database) -> Starlette:
         _route(f"{API}/CustomerGroups/{{id}}/Customers", GET=api.list_group),
         Route("/openapi.yaml", _openapi, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
+    app = MockApp(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
+    app.clock = settings.clock
     app.state.api = api
     return app

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Literal
 
-STORE_TZ = ZoneInfo("America/New_York")
-DB_TIME = "%Y-%m-%d %H:%M:%S"
+from ._clock import DB_TIME, STORE_TZ, StoreClock
+
+__all__ = ["DB_TIME", "FILTER_COLUMNS", "ORDERS", "STORE_TZ", "Database", "Query", "shuffle_key"]
 
 # Query parameter -> (column, Customer field it mirrors).
 FILTER_COLUMNS: dict[str, tuple[str, str]] = {
@@ -31,7 +32,10 @@ FILTER_COLUMNS: dict[str, tuple[str, str]] = {
     "phone": ("phone", "BillingPhoneNumber"),
 }
 
-_SCHEMA = """
+Order = Literal["id", "shuffled"]
+ORDERS: tuple[Order, ...] = ("id", "shuffled")
+
+_TABLE = """
 CREATE TABLE IF NOT EXISTS customers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     store TEXT NOT NULL,
@@ -44,18 +48,31 @@ CREATE TABLE IF NOT EXISTS customers (
     city TEXT COLLATE NOCASE,
     phone TEXT COLLATE NOCASE,
     updated TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    shuffle_key INTEGER NOT NULL DEFAULT 0
 );
+"""
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS customers_store ON customers (store, id);
 CREATE INDEX IF NOT EXISTS customers_group ON customers (store, group_id, id);
 CREATE INDEX IF NOT EXISTS customers_email ON customers (store, email);
 CREATE INDEX IF NOT EXISTS customers_updated ON customers (store, updated);
 """
+_SHUFFLED_INDEXES = """
+CREATE INDEX IF NOT EXISTS customers_store_shuffled ON customers (store, shuffle_key);
+CREATE INDEX IF NOT EXISTS customers_group_shuffled ON customers (store, group_id, shuffle_key);
+"""
+_SHUFFLE_SQL = "(id * 2654435761) % 4294967296"
 
 
-def store_now() -> str:
-    """The current time in the store's time zone (US Eastern), as stored."""
-    return datetime.now(STORE_TZ).strftime(DB_TIME)
+def shuffle_key(customer_id: int) -> int:
+    """The sort key of `--order shuffled`: a bijection of 32-bit ids (Knuth's multiplicative hash).
+
+    2654435761 is odd, so multiplication modulo 2**32 is invertible: distinct ids (1..2**31-1)
+    get distinct keys, and the order is total and never changes for a record. The same
+    expression in SQL (`_SHUFFLE_SQL`) fits in SQLite's 64-bit integers.
+    """
+    return (customer_id * 2654435761) % 4294967296
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +102,10 @@ class Query:
         return " AND ".join(clauses), args
 
 
+# The query of a whole store: its members are the store's records, whatever an update changes.
+EVERYONE = Query()
+
+
 def _columns(record: dict[str, Any]) -> tuple[Any, ...]:
     group = record.get("CustomerGroupID")
     return (
@@ -97,28 +118,107 @@ def _dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
 
+class _Cursors:
+    """What is known of one store's lists: (query, 1-based position) -> sort key of the row there.
+
+    An entry is the fact "row number `position` of `query`'s list, in the database's order,
+    is the record with this sort key". Sort keys are unique and never change for a record,
+    so the fact holds exactly while (a) that record still matches the query and (b) as many
+    matching records as before sort below it. A write to one record can break (a) or (b)
+    only for entries whose key is >= the record's key; an update cannot change who matches
+    `EVERYONE` (store and id never change), so it breaks none of those entries.
+    """
+
+    __slots__ = ("entries", "high", "high_filtered")
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[Query, int], int] = {}
+        self.high = -1  # >= every key in entries
+        self.high_filtered = -1  # >= every key of an entry whose query is not EVERYONE
+
+    def remember(self, query: Query, position: int, key: int, limit: int) -> None:
+        entry = (query, position)
+        self.entries.pop(entry, None)  # re-inserted last: eviction drops the least recently stored
+        if len(self.entries) >= limit:
+            del self.entries[next(iter(self.entries))]
+        self.entries[entry] = key
+        self.high = max(self.high, key)
+        if query != EVERYONE:
+            self.high_filtered = max(self.high_filtered, key)
+
+    def changed(self, key: int, *, update: bool) -> None:
+        """The record with sort key `key` is being created, updated or deleted."""
+        if key > (self.high_filtered if update else self.high):
+            return  # every entry sorts before the record: none is affected
+        self.entries = {
+            entry: known
+            for entry, known in self.entries.items()
+            if known < key or (update and entry[0] == EVERYONE)
+        }
+        self.high = max(self.entries.values(), default=-1)
+        self.high_filtered = max((k for e, k in self.entries.items() if e[0] != EVERYONE), default=-1)
+
+
 class Database:
     """Customers of every configured store. Used from one thread (the server's event loop)."""
 
-    _CURSOR_CACHE_SIZE = 4096
+    _CURSOR_CACHE_SIZE = 4096  # per store
 
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(
+        self, path: str = ":memory:", *, order: Order = "id", clock: StoreClock | None = None
+    ) -> None:
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        self.order = order
+        self.clock = clock or StoreClock()
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
-        # Paging by OFFSET costs O(offset); a page that continues where the previous one of
-        # the same query ended starts from that page's last id instead (keyset paging), so an
-        # export costs O(n) however large the store. Any write to a store forgets its cursors.
-        self._cursors: dict[tuple[Any, ...], int] = {}
-        self._generation: dict[str, int] = {}
+        self._conn.executescript(_TABLE)
+        self._add_shuffle_keys()
+        self._conn.executescript(_INDEXES)
+        if order == "shuffled":
+            self._conn.executescript(_SHUFFLED_INDEXES)
+        self._sort_column = "id" if order == "id" else "shuffle_key"
+        # Paging by OFFSET costs O(offset). A request whose offset is a position that an earlier
+        # page of the same query started or ended at, or the one just after, starts from that
+        # row's sort key instead (keyset paging), so an export costs O(n) however large the
+        # store, also when pages overlap or a client steps back. See `_Cursors` for why a
+        # write forgets only the positions it may have moved.
+        self._cursors: dict[str, _Cursors] = {}
+        self._data_version = self._external_version()
+        self.paths: Counter[str] = Counter()  # how pages were found: "offset", "after" or "from"
 
     def close(self) -> None:
         self._conn.close()
 
-    def _touched(self, store: str) -> None:
-        self._generation[store] = self._generation.get(store, 0) + 1
+    def _add_shuffle_keys(self) -> None:
+        """Files written before `--order shuffled` existed lack the column: add and fill it."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(customers)")}
+        if "shuffle_key" not in columns:
+            with self._transaction():
+                self._conn.execute("ALTER TABLE customers ADD COLUMN shuffle_key INTEGER NOT NULL DEFAULT 0")
+                self._conn.execute(f"UPDATE customers SET shuffle_key = {_SHUFFLE_SQL}")
+
+    def sort_key(self, customer_id: int) -> int:
+        """Where a record sorts in this database's order."""
+        return customer_id if self.order == "id" else shuffle_key(customer_id)
+
+    def _changed(self, store: str, customer_id: int, *, update: bool) -> None:
+        cursors = self._cursors.get(store)
+        if cursors is not None:
+            cursors.changed(self.sort_key(customer_id), update=update)
+
+    def _external_version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def known_positions(self, store: str, query: Query = EVERYONE) -> dict[int, int]:
+        """The cursor cache of one query: 1-based position -> sort key of the row there."""
+        cursors = self._cursors.get(store)
+        if cursors is None:
+            return {}
+        return {position: key for (q, position), key in cursors.entries.items() if q == query}
 
     # --- reads --------------------------------------------------------------
     def get(self, store: str, customer_id: int) -> str | None:
@@ -132,49 +232,66 @@ class Database:
         return int(self._conn.execute(f"SELECT count(*) FROM customers WHERE {where}", args).fetchone()[0])
 
     def page(self, store: str, query: Query, limit: int, offset: int) -> list[str]:
-        """Records `offset`..`offset+limit-1` (1-based) in CustomerID order."""
+        """Records `offset`..`offset+limit-1` (1-based) in the database's order.
+
+        Always the same rows as `ORDER BY <order> LIMIT limit OFFSET offset-1` on the current
+        data; found from a known position when there is one (see `_Cursors`).
+        """
+        version = self._external_version()
+        if version != self._data_version:  # another connection wrote to the file: trust nothing
+            self._cursors.clear()
+            self._data_version = version
         where, args = query.where(store)
-        key = (store, self._generation.get(store, 0), query, offset)
-        after = self._cursors.get(key)
-        if after is not None:
-            sql = f"SELECT id, data FROM customers WHERE {where} AND id > ? ORDER BY id LIMIT ?"
-            rows = self._conn.execute(sql, [*args, after, limit]).fetchall()
+        sort = self._sort_column
+        cursors = self._cursors.setdefault(store, _Cursors())
+        before = cursors.entries.get((query, offset - 1))
+        at = cursors.entries.get((query, offset)) if before is None else None
+        if before is not None:
+            self.paths["after"] += 1
+            sql = f"SELECT {sort}, data FROM customers WHERE {where} AND {sort} > ? ORDER BY {sort} LIMIT ?"
+            rows = self._conn.execute(sql, [*args, before, limit]).fetchall()
+        elif at is not None:
+            self.paths["from"] += 1
+            sql = f"SELECT {sort}, data FROM customers WHERE {where} AND {sort} >= ? ORDER BY {sort} LIMIT ?"
+            rows = self._conn.execute(sql, [*args, at, limit]).fetchall()
         else:
-            sql = f"SELECT id, data FROM customers WHERE {where} ORDER BY id LIMIT ? OFFSET ?"
+            self.paths["offset"] += 1
+            sql = f"SELECT {sort}, data FROM customers WHERE {where} ORDER BY {sort} LIMIT ? OFFSET ?"
             rows = self._conn.execute(sql, [*args, limit, offset - 1]).fetchall()
         if rows:
-            if len(self._cursors) >= self._CURSOR_CACHE_SIZE:
-                self._cursors.clear()
-            self._cursors[(store, self._generation.get(store, 0), query, offset + len(rows))] = rows[-1][0]
+            cursors.remember(query, offset, int(rows[0][0]), self._CURSOR_CACHE_SIZE)
+            cursors.remember(query, offset + len(rows) - 1, int(rows[-1][0]), self._CURSOR_CACHE_SIZE)
         return [row[1] for row in rows]
 
     # --- writes -------------------------------------------------------------
+    # Each write forgets the cursors it may invalidate *before* it changes the row, so that
+    # nothing (not even a failed commit) can leave a stale cursor behind.
     def _next_id(self) -> int:
         row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'customers'").fetchone()
         return (int(row[0]) if row else 0) + 1
 
     def create(self, store: str, record: dict[str, Any]) -> int:
         with self._transaction():
-            return self._insert(store, record, store_now())
+            return self._insert(store, record, self.clock.store_stamp())
 
     def _insert(self, store: str, record: dict[str, Any], updated: str) -> int:
         customer_id = self._next_id()
         record = {"CustomerID": customer_id, **{k: v for k, v in record.items() if k != "CustomerID"}}
+        self._changed(store, customer_id, update=False)
         self._conn.execute(
             "INSERT INTO customers (id, store, group_id, email, first_name, last_name, country, state,"
-            " city, phone, updated, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (customer_id, store, *_columns(record), updated, _dumps(record)),
+            " city, phone, updated, data, shuffle_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (customer_id, store, *_columns(record), updated, _dumps(record), shuffle_key(customer_id)),
         )
-        self._touched(store)
         return customer_id
 
     def update(self, store: str, customer_id: int, changes: dict[str, Any]) -> bool:
         with self._transaction():
-            return self._update(store, customer_id, changes, store_now())
+            return self._update(store, customer_id, changes, self.clock.store_stamp())
 
     def update_many(self, store: str, items: Sequence[tuple[int, dict[str, Any]]]) -> list[bool]:
         """Apply each (id, changes); one transaction; whether each id existed."""
-        now = store_now()
+        now = self.clock.store_stamp()
         with self._transaction():
             return [self._update(store, customer_id, changes, now) for customer_id, changes in items]
 
@@ -184,18 +301,20 @@ class Database:
             return False
         record = json.loads(current)
         record.update({k: v for k, v in changes.items() if k != "CustomerID"})
+        self._changed(store, customer_id, update=True)
         self._conn.execute(
             "UPDATE customers SET group_id = ?, email = ?, first_name = ?, last_name = ?, country = ?,"
             " state = ?, city = ?, phone = ?, updated = ?, data = ? WHERE id = ?",
             (*_columns(record), updated, _dumps(record), customer_id),
         )
-        self._touched(store)
         return True
 
     def delete(self, store: str, customer_id: int) -> bool:
         with self._transaction():
+            if self.get(store, customer_id) is None:
+                return False
+            self._changed(store, customer_id, update=False)
             cur = self._conn.execute("DELETE FROM customers WHERE id = ? AND store = ?", (customer_id, store))
-            self._touched(store)
             return cur.rowcount > 0
 
     def _transaction(self) -> _Transaction:

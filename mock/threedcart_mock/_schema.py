@@ -91,6 +91,11 @@ def type_error(field: Field, value: object) -> str | None:
         return f"{field.name} must be at least {field.minimum}"
     if field.max_length is not None and isinstance(value, str) and len(value) > field.max_length:
         return f"{field.name} is longer than {field.max_length} characters"
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")  # JSON's "\ud800" escapes decode to lone surrogates
+        except UnicodeEncodeError:
+            return f"{field.name} is not valid Unicode (it contains a lone surrogate)"
     return None
 
 

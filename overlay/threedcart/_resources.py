@@ -235,15 +235,19 @@ def _count_of(detailed: Response[Any], raw: httpx.Response) -> int:
             raise APIError(f"the service answered a count that is not a number: {total!r}", response=raw)
         return total
     if detailed.status_code == 404:
-        # countonly=1 answers 200 {"TotalCount": 0} when nothing matches: a 404 here means the
-        # request never reached the Customers resource.
-        url = raw.request.url.copy_with(query=None)
-        raise NotFoundError(
-            f"{url} answered 404 to a count, which the service answers 200 even for 0 matches: "
-            "is base_url right (scheme and host only; the SDK adds the API path)?",
-            response=raw,
-        )
+        raise _count_not_found(raw)
     raise api_error(raw)
+
+
+def _count_not_found(raw: httpx.Response) -> NotFoundError:
+    # countonly=1 answers 200 {"TotalCount": 0} when nothing matches: a 404 here means the
+    # request never reached the Customers resource.
+    url = raw.request.url.copy_with(query=None)
+    return NotFoundError(
+        f"{url} answered 404 to a count, which the service answers 200 even for 0 matches: "
+        "is base_url right (scheme and host only; the SDK adds the API path)?",
+        response=raw,
+    )
 
 
 def _customer_key(customer: Customer) -> int | None:
@@ -387,7 +391,10 @@ class Customers(_CustomersBase):
 
     def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, datetime | None]:
         op, args, kwargs = self._list_call(group_id, params)
-        detailed, raw = self._call(op.sync_detailed, *args, countonly=1, **kwargs)
+        try:
+            detailed, raw = self._call(op.sync_detailed, *args, countonly=1, **kwargs)
+        except NotFoundError as exc:  # a 404 without a body
+            raise _count_not_found(exc.response) from None
         return _count_of(detailed, raw), server_time(raw)
 
     def sync(
@@ -548,7 +555,10 @@ class AsyncCustomers(_CustomersBase):
 
     async def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, datetime | None]:
         op, args, kwargs = self._list_call(group_id, params)
-        detailed, raw = await self._call(op.asyncio_detailed, *args, countonly=1, **kwargs)
+        try:
+            detailed, raw = await self._call(op.asyncio_detailed, *args, countonly=1, **kwargs)
+        except NotFoundError as exc:  # a 404 without a body
+            raise _count_not_found(exc.response) from None
         return _count_of(detailed, raw), server_time(raw)
 
     def sync(
