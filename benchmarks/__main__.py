@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-ORDER = ("overhead", "export", "concurrency", "decode", "scale", "mock", "ratelimit")
+ORDER = ("overhead", "export", "concurrency", "decode", "scale", "mock", "ratelimit", "chaos")
 FILES = {"mock": "mock_throughput"}
 
 
@@ -124,6 +124,18 @@ def _rows() -> list[tuple[str, str, str, str]]:
                 "7. 100k export through the bucket, time / bound",
                 f"{r['ratio_over_bound']} ({r['seconds']} s vs {r['bucket_bound_seconds']} s), {r['answers_429']} × 429",
                 "≤ 1.05, zero 429",
+                _verdict(ok),
+            )
+        )
+    if r := _load("chaos"):
+        ok = r["untouched_missing"] == 0 and r["duplicates"] == 0
+        rows.append(
+            (
+                f"8. {r['customers'] // 1000}k export while a writer changes the store (concurrency {r['concurrency']})",
+                f"completeness {r['completeness']} ({r['untouched_missing']} untouched missing, {r['duplicates']} duplicates, "
+                f"{r['writes_during_exports']} writes in {len(r['rounds'])} exports); throughput {r['throughput_busy_over_quiet']} of a quiet export "
+                f"({r['busy_customers_per_s']:,} vs {r['quiet_customers_per_s']:,} customers/s)",
+                "completeness 1.0, 0 duplicates",
                 _verdict(ok),
             )
         )

@@ -49,7 +49,8 @@ def main() -> int:
     for old in OUT.iterdir():
         old.unlink()
     step(f"Starting the local mock store with {CUSTOMERS:,} customers")
-    with MockServer(["--seed-customers", str(CUSTOMERS), "--random-seed", "42"]) as mock:
+    # errors without bodies, as the real service sends some of them
+    with MockServer(["--seed-customers", str(CUSTOMERS), "--random-seed", "42", "--bodiless-errors"]) as mock:
         print(f"mock listening on {mock.url}")
         env = {
             **os.environ,

@@ -322,9 +322,15 @@ class Database:
 
     # --- seeding ------------------------------------------------------------
     def seed(self, store: str, count: int, random_seed: int, defaults: dict[str, Any]) -> None:
-        """Add `count` realistic customers, the same ones for the same seed."""
+        """Add `count` realistic customers, the same ones for the same seed.
+
+        Their last-update stamps spread over 900 days from 2024-01-01, or over the 900 days
+        that end an hour before the store's clock if that is earlier: never in the store's future.
+        """
+        latest = self.clock.now().astimezone(STORE_TZ).replace(tzinfo=None) - timedelta(hours=1)
+        epoch = min(_SEED_EPOCH, latest - timedelta(seconds=_SEED_SPAN_SECONDS))
         with self._transaction():
-            for record, updated in _fake_customers(count, random.Random(random_seed), defaults):
+            for record, updated in _fake_customers(count, random.Random(random_seed), defaults, epoch):
                 self._insert(store, record, updated)
 
 
@@ -449,14 +455,14 @@ _SEED_SPAN_SECONDS = 900 * 24 * 3600
 
 
 def _fake_customers(
-    count: int, rng: random.Random, defaults: dict[str, Any]
+    count: int, rng: random.Random, defaults: dict[str, Any], epoch: datetime = _SEED_EPOCH
 ) -> Iterable[tuple[dict[str, Any], str]]:
     for n in range(count):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         city, state, country, zip_code = rng.choice(_PLACES)
         phone = f"{rng.randint(200, 999)}-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
         street = f"{rng.randint(1, 9999)} {rng.choice(_STREETS)} St"
-        updated = _SEED_EPOCH + timedelta(seconds=rng.randrange(_SEED_SPAN_SECONDS))
+        updated = epoch + timedelta(seconds=rng.randrange(_SEED_SPAN_SECONDS))
         record = dict(defaults)
         record.update(
             Email=f"{first}.{last}.{n}@example.com".lower(),
