@@ -200,9 +200,9 @@ def sync_detailed(
 ) -> Response[CountResult | list[Customer] | list[Error]]:
     """Retrieve a list of customers from a specific customer group
 
-     Returns one page of the customers of one customer group, ordered by
-    CustomerID, with the same filters and paging as `listCustomers`. A group
-    that does not exist or has no matching customer is answered 404.
+     Returns one page of the customers of one customer group, with the same
+    filters, paging and order as `listCustomers`. A group that does not exist
+    or has no matching customer is answered 404.
 
     Args:
         id (int):
@@ -279,9 +279,9 @@ def sync(
 ) -> CountResult | list[Customer] | list[Error] | None:
     """Retrieve a list of customers from a specific customer group
 
-     Returns one page of the customers of one customer group, ordered by
-    CustomerID, with the same filters and paging as `listCustomers`. A group
-    that does not exist or has no matching customer is answered 404.
+     Returns one page of the customers of one customer group, with the same
+    filters, paging and order as `listCustomers`. A group that does not exist
+    or has no matching customer is answered 404.
 
     Args:
         id (int):
@@ -353,9 +353,9 @@ async def asyncio_detailed(
 ) -> Response[CountResult | list[Customer] | list[Error]]:
     """Retrieve a list of customers from a specific customer group
 
-     Returns one page of the customers of one customer group, ordered by
-    CustomerID, with the same filters and paging as `listCustomers`. A group
-    that does not exist or has no matching customer is answered 404.
+     Returns one page of the customers of one customer group, with the same
+    filters, paging and order as `listCustomers`. A group that does not exist
+    or has no matching customer is answered 404.
 
     Args:
         id (int):
@@ -430,9 +430,9 @@ async def asyncio(
 ) -> CountResult | list[Customer] | list[Error] | None:
     """Retrieve a list of customers from a specific customer group
 
-     Returns one page of the customers of one customer group, ordered by
-    CustomerID, with the same filters and paging as `listCustomers`. A group
-    that does not exist or has no matching customer is answered 404.
+     Returns one page of the customers of one customer group, with the same
+    filters, paging and order as `listCustomers`. A group that does not exist
+    or has no matching customer is answered 404.
 
     Args:
         id (int):

@@ -193,11 +193,14 @@ def sync_detailed(
 ) -> Response[CountResult | list[Customer] | list[Error]]:
     """Retrieve a list of all customers
 
-     Returns one page of the store's customers, ordered by CustomerID, filtered by
-    the optional query parameters. With `countonly=1` the answer is
-    `{"TotalCount": N}` instead of a page. No match is answered 404
-    ("No Customer records found"); an offset past the last record is answered
-    400 ("Offset amount exceeds the total number of records").
+     Returns one page of the store's customers, filtered by the optional query
+    parameters. With `countonly=1` the answer is `{"TotalCount": N}` instead of a
+    page. No match is answered 404 ("No Customer records found"); an offset past
+    the last record is answered 400 ("Offset amount exceeds the total number of
+    records"); either may come without a body. Pages are offsets over live data,
+    with no snapshot: a record deleted or updated out of the filter before the
+    offset moves every later record back one place. The order is not documented
+    (CustomerID order is likely, not guaranteed).
 
     Args:
         limit (int | Unset):
@@ -271,11 +274,14 @@ def sync(
 ) -> CountResult | list[Customer] | list[Error] | None:
     """Retrieve a list of all customers
 
-     Returns one page of the store's customers, ordered by CustomerID, filtered by
-    the optional query parameters. With `countonly=1` the answer is
-    `{"TotalCount": N}` instead of a page. No match is answered 404
-    ("No Customer records found"); an offset past the last record is answered
-    400 ("Offset amount exceeds the total number of records").
+     Returns one page of the store's customers, filtered by the optional query
+    parameters. With `countonly=1` the answer is `{"TotalCount": N}` instead of a
+    page. No match is answered 404 ("No Customer records found"); an offset past
+    the last record is answered 400 ("Offset amount exceeds the total number of
+    records"); either may come without a body. Pages are offsets over live data,
+    with no snapshot: a record deleted or updated out of the filter before the
+    offset moves every later record back one place. The order is not documented
+    (CustomerID order is likely, not guaranteed).
 
     Args:
         limit (int | Unset):
@@ -344,11 +350,14 @@ async def asyncio_detailed(
 ) -> Response[CountResult | list[Customer] | list[Error]]:
     """Retrieve a list of all customers
 
-     Returns one page of the store's customers, ordered by CustomerID, filtered by
-    the optional query parameters. With `countonly=1` the answer is
-    `{"TotalCount": N}` instead of a page. No match is answered 404
-    ("No Customer records found"); an offset past the last record is answered
-    400 ("Offset amount exceeds the total number of records").
+     Returns one page of the store's customers, filtered by the optional query
+    parameters. With `countonly=1` the answer is `{"TotalCount": N}` instead of a
+    page. No match is answered 404 ("No Customer records found"); an offset past
+    the last record is answered 400 ("Offset amount exceeds the total number of
+    records"); either may come without a body. Pages are offsets over live data,
+    with no snapshot: a record deleted or updated out of the filter before the
+    offset moves every later record back one place. The order is not documented
+    (CustomerID order is likely, not guaranteed).
 
     Args:
         limit (int | Unset):
@@ -420,11 +429,14 @@ async def asyncio(
 ) -> CountResult | list[Customer] | list[Error] | None:
     """Retrieve a list of all customers
 
-     Returns one page of the store's customers, ordered by CustomerID, filtered by
-    the optional query parameters. With `countonly=1` the answer is
-    `{"TotalCount": N}` instead of a page. No match is answered 404
-    ("No Customer records found"); an offset past the last record is answered
-    400 ("Offset amount exceeds the total number of records").
+     Returns one page of the store's customers, filtered by the optional query
+    parameters. With `countonly=1` the answer is `{"TotalCount": N}` instead of a
+    page. No match is answered 404 ("No Customer records found"); an offset past
+    the last record is answered 400 ("Offset amount exceeds the total number of
+    records"); either may come without a body. Pages are offsets over live data,
+    with no snapshot: a record deleted or updated out of the filter before the
+    offset moves every later record back one place. The order is not documented
+    (CustomerID order is likely, not guaranteed).
 
     Args:
         limit (int | Unset):
