@@ -117,12 +117,20 @@ def snapshot(mock: MockServer, **filters: str) -> dict[int, dict[str, object]]:
     return out  # type: ignore[return-value]
 
 
-def assert_exactly_once(read: list[int], untouched: set[int], writer: Writer) -> None:
+def slowly(customers: Iterator[threedcart.Customer], seconds: float) -> Iterator[int]:
+    """Consume like a real sink (a CRM, a file on a slow disk): the writer gets time to act between pages."""
+    for customer in customers:
+        time.sleep(seconds)
+        yield customer.customer_id  # type: ignore[misc]
+
+
+def assert_exactly_once(read: list[int], untouched: set[int], writer: Writer, started: float) -> None:
     counts = Counter(read)
     assert not [i for i, n in counts.items() if n > 1], "a customer was yielded twice"
     lost = untouched - set(counts)
     assert not lost, f"lost {len(lost)} untouched customers: {sorted(lost)[:10]}"
-    assert len(writer.writes) >= 10, f"only {len(writer.writes)} writes happened during the read"
+    during = [w for w in writer.writes if w.acked >= started]
+    assert len(during) >= 10, f"only {len(during)} writes happened during the read"
 
 
 @pytest.mark.parametrize("page_size", [100, 137])  # 3,000 divides by 100, not by 137
@@ -133,12 +141,12 @@ def test_iter_under_writes_loses_no_untouched_customer(
     before = snapshot(chaos_mock)
     writer = Writer(chaos_mock, seed=concurrency * 1000 + page_size, existing=set(before)).start()
     try:
-        time.sleep(0.1)
+        started = time.time()
         with threedcart.Store(**store_kwargs(chaos_mock)) as store:  # type: ignore[arg-type]
-            read = [c.customer_id for c in store.customers.iter(page_size=page_size, concurrency=concurrency)]
+            read = list(slowly(store.customers.iter(page_size=page_size, concurrency=concurrency), 0.0002))
     finally:
         writer.stop()
-    assert_exactly_once(read, set(before) - writer.touched(), writer)  # type: ignore[arg-type]
+    assert_exactly_once(read, set(before) - writer.touched(), writer, started)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
@@ -150,19 +158,25 @@ def test_filtered_iter_under_writes_that_move_customers_out_of_the_filter(
     everyone = snapshot(chaos_mock)
     writer = Writer(chaos_mock, seed=77 + concurrency, existing=set(everyone)).start()
     try:
-        time.sleep(0.1)
+        started = time.time()
         with threedcart.Store(**store_kwargs(chaos_mock)) as store:  # type: ignore[arg-type]
-            read = [
-                c.customer_id for c in store.customers.iter(page_size=50, concurrency=concurrency, state="FL")
-            ]
+            read = list(
+                slowly(store.customers.iter(page_size=25, concurrency=concurrency, state="FL"), 0.002)
+            )
     finally:
         writer.stop()
-    assert_exactly_once(read, set(before) - writer.touched(), writer)  # type: ignore[arg-type]
+    assert_exactly_once(read, set(before) - writer.touched(), writer, started)  # type: ignore[arg-type]
 
 
 async def _async_read(mock: MockServer, concurrency: int) -> list[int]:
+    import asyncio
+
+    out: list[int] = []
     async with threedcart.AsyncStore(**store_kwargs(mock)) as store:  # type: ignore[arg-type]
-        return [c.customer_id async for c in store.customers.iter(page_size=100, concurrency=concurrency)]  # type: ignore[misc]
+        async for customer in store.customers.iter(page_size=100, concurrency=concurrency):
+            await asyncio.sleep(0.0002)
+            out.append(customer.customer_id)  # type: ignore[arg-type]
+    return out
 
 
 @pytest.mark.parametrize("concurrency", [1, 8])
@@ -174,11 +188,11 @@ def test_async_iter_under_writes_loses_no_untouched_customer(
     before = snapshot(chaos_mock)
     writer = Writer(chaos_mock, seed=500 + concurrency, existing=set(before)).start()
     try:
-        time.sleep(0.1)
+        started = time.time()
         read = asyncio.run(_async_read(chaos_mock, concurrency))
     finally:
         writer.stop()
-    assert_exactly_once(read, set(before) - writer.touched(), writer)  # type: ignore[arg-type]
+    assert_exactly_once(read, set(before) - writer.touched(), writer, started)
 
 
 def test_cli_export_under_writes(chaos_mock: MockServer, tmp_path: Path) -> None:
@@ -193,7 +207,9 @@ def test_cli_export_under_writes(chaos_mock: MockServer, tmp_path: Path) -> None
         "THREEDCART_BASE_URL": chaos_mock.url,
     }
     try:
-        time.sleep(0.1)
+        while len(writer.writes) < 10:  # the CLI reads fast: let the writer get going first
+            time.sleep(0.01)
+        started = time.time() - 60  # count the writes that made the store move before it too
         done = subprocess.run(
             [CLI, "customers", "export", "--output", str(target), "--concurrency", "4"],
             env=env,
@@ -205,7 +221,7 @@ def test_cli_export_under_writes(chaos_mock: MockServer, tmp_path: Path) -> None
         writer.stop()
     assert done.returncode == 0, done.stderr
     read = [json.loads(line)["CustomerID"] for line in target.read_text().splitlines()]
-    assert_exactly_once(read, set(before) - writer.touched(), writer)
+    assert_exactly_once(read, set(before) - writer.touched(), writer, started)
 
 
 # --- sync ------------------------------------------------------------------------------------
