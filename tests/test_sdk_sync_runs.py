@@ -38,16 +38,16 @@ def test_sync_runs_on_the_store_clock_and_pick_up_only_what_changed(clocked_mock
         assert first.window is not None and first.window.since is None
         started = datetime.fromisoformat(STORE_START)
         assert started - timedelta(seconds=2) <= first.window.until <= started + timedelta(minutes=5)
-        assert first.next_since == first.window.until + timedelta(seconds=1)
+        assert first.next_since == first.window.until  # consecutive windows share a second
         time.sleep(1.1)
         store.customers.update_many([{"CustomerID": 7, "Comments": "x"}, {"CustomerID": 30, "Comments": "y"}])
-        time.sleep(1.1)
+        time.sleep(2.1)  # past the lag and the second the next window shares with this one
         second = store.customers.sync(first.next_since, lag=1, concurrency=3)
         assert {c.customer_id: c.comments for c in second} == {7: "x", 30: "y"}
         assert second.complete and second.window is not None and second.window.since == first.next_since
+        time.sleep(1.1)
         third = store.customers.sync(second.next_since, lag=1)
-        assert list(third) == [] or third.window is None
-        assert third.complete is True
+        assert list(third) == [] and third.complete is True
 
 
 def test_async_sync_run(clocked_mock: MockServer) -> None:
@@ -91,8 +91,7 @@ def test_a_run_that_cannot_prove_its_window_keeps_the_watermark(unprovable: str)
         assert list(run) == []
     assert run.complete is False and run.next_since is None and run.passes == 2
     assert (
-        run.reason
-        == "the window still counts 5 customers after 2 reading(s), but only 0 distinct customers were read"
+        run.reason == "the window still counts 5 customers after 2 reading(s), but the last reading found 0"
     )
     assert run.window is not None and abs(run.window.until - datetime.now(UTC)) < timedelta(seconds=30)
 
@@ -124,3 +123,37 @@ def test_cli_sync_that_cannot_prove_its_window_exits_1_and_keeps_the_state(
     assert not target.exists() and (tmp_path / "out.jsonl.incomplete").exists()
     assert json.loads(state.read_text()) == {"next_since": "2026-01-01T00:00:00+00:00"}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_cli_sync_creates_the_state_folder_and_names_the_output_after_the_window(
+    clocked_mock: MockServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "new" / "folder" / "sync.json"
+    env = {
+        **os.environ,
+        "THREEDCART_SECURE_URL": clocked_mock.headers["SecureURL"],
+        "THREEDCART_PRIVATE_KEY": clocked_mock.headers["PrivateKey"],
+        "THREEDCART_TOKEN": clocked_mock.headers["Token"],
+        "THREEDCART_BASE_URL": clocked_mock.url,
+    }
+    done = subprocess.run(
+        [CLI, "customers", "sync", "--state", str(state), "--lag", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(state.read_text())
+    until = datetime.fromisoformat(saved["last_window"]["until"])
+    assert saved["next_since"] == saved["last_window"]["until"] and until.utcoffset() is not None
+    output = state.with_name(f"sync-{until.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl")
+    assert Path(saved["last_output"]) == output and len(output.read_text().splitlines()) == 40
+    assert sorted(p.name for p in state.parent.iterdir()) == sorted([state.name, output.name])
+    too_short = subprocess.run(
+        [CLI, "customers", "sync", "--state", str(state), "--lag", "0.5"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert too_short.returncode == 2 and "0.5" in too_short.stderr

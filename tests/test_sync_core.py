@@ -54,29 +54,35 @@ def test_the_window_closes_on_the_store_clock_minus_the_lag() -> None:
     window = plan_window(utc(5, 0), utc(5, 10, 30), 2.5, EASTERN)
     assert window is not None
     assert window.until == utc(5, 10, 27)
-    assert window.next_since == utc(5, 10, 28)
+    assert window.next_since == utc(5, 10, 27)  # windows share their last second
     assert window.filters() == {
         "updated_since": naive("2026-11-01 01:00:00"),
         "updated_until": naive("2026-11-01 01:10:27"),
     }
     assert plan_window(utc(5, 10, 29), utc(5, 10, 30), 2, EASTERN) is None  # nothing to sync yet
+    assert not window.reaches_ahead
     with pytest.raises(ValueError, match="aware"):
         plan_window(datetime(2026, 11, 1), utc(5), 2, EASTERN)
-    with pytest.raises(ValueError, match="lag"):
-        plan_window(None, utc(5), -1, EASTERN)
+    for lag in (-1, 0, 0.5, float("nan")):
+        with pytest.raises(ValueError, match="lag must be at least 1 second"):
+            plan_window(None, utc(5), lag, EASTERN)
 
 
 def test_the_watermark_keeps_its_offset_through_the_repeated_hour() -> None:
-    first = plan_window(None, utc(5, 30), 0, EASTERN)
-    second = plan_window(None, utc(6, 30), 0, EASTERN)
+    first = plan_window(None, utc(5, 30, 1), 1, EASTERN)
+    second = plan_window(None, utc(6, 30, 1), 1, EASTERN)
     assert first is not None and second is not None
     # the same wall-clock time, an hour apart, told apart by the offset
     assert first.until.astimezone(EASTERN).isoformat() == "2026-11-01T01:30:00-04:00"
     assert second.until.astimezone(EASTERN).isoformat() == "2026-11-01T01:30:00-05:00"
     assert parse_watermark(second.until.astimezone(EASTERN).isoformat(), EASTERN) == utc(6, 30)
-    # one second after the last of the first 01:59:59 is the first 01:00:00, not 02:00:00
-    last_edt = plan_window(None, utc(5, 59, 59), 0, EASTERN)
-    assert last_edt is not None and last_edt.next_since == utc(6, 0, 0) == FALL_BACK
+    # the second after the first 01:59:59 is the second 01:00:00, not 02:00:00
+    last_edt = plan_window(None, utc(6, 0, 0), 1, EASTERN)
+    assert last_edt is not None and last_edt.until + timedelta(seconds=1) == utc(6, 0, 0) == FALL_BACK
+    assert last_edt.local_end == naive("2026-11-01 01:59:59") and not last_edt.reaches_ahead
+    # a window that ends in the second 01:xx asks up to 01:59:59, ahead of its own end
+    crossing = plan_window(utc(5, 30), utc(6, 10, 1), 1, EASTERN)
+    assert crossing is not None and crossing.reaches_ahead
 
 
 def test_older_state_files_are_read_as_the_earlier_instant() -> None:
@@ -105,8 +111,24 @@ def test_a_window_is_read_again_until_its_count_is_covered() -> None:
     assert [core.accept(i) for i in (1, 2, 3, 2)] == [True, True, True, False]
     assert core.end_pass(4) is True  # a fourth arrived late: read again
     assert core.accept(4) and not core.accept(1)
-    assert core.end_pass(4) is False and core.complete is True and core.passes == 2
-    assert core.next_since == utc(7, 59, 59)
+    assert core.end_pass(4) is True  # this reading found 2 of the 4 counted: again
+    assert [core.accept(i) for i in (1, 2, 3, 4)] == [False] * 4
+    assert core.end_pass(4) is False and core.complete is True and core.passes == 3
+    assert core.next_since == utc(7, 59, 58) and core.exported == 4
+
+
+def test_a_late_record_hidden_by_one_that_left_is_caught_by_the_reading_not_the_total() -> None:
+    # A and B read; B leaves and late C arrives: the count (2) equals what was exported (2),
+    # but this reading found 2 only because B was read before leaving. Reading again finds C.
+    core = SyncCore(None, tz=EASTERN)
+    core.begin(utc(8))
+    core.accept(1)
+    core.accept(2)
+    assert core.end_pass(2) is False  # the first reading cannot tell: a safety net, not a proof
+    core = SyncCore(None, tz=EASTERN)
+    core.begin(utc(8))
+    core.accept(1)
+    assert core.end_pass(2) is True
 
 
 def test_a_window_that_cannot_be_proven_leaves_the_watermark() -> None:
@@ -117,8 +139,7 @@ def test_a_window_that_cannot_be_proven_leaves_the_watermark() -> None:
     assert core.end_pass(5) is False
     assert core.complete is False and core.next_since is None
     assert (
-        core.reason
-        == "the window still counts 5 customers after 2 reading(s), but only 1 distinct customers were read"
+        core.reason == "the window still counts 5 customers after 2 reading(s), but the last reading found 0"
     )
 
 
@@ -130,7 +151,7 @@ def test_nothing_to_sync_is_complete_and_keeps_the_watermark() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"lag": -1}, "lag"), ({"max_passes": 0}, "max_passes"), ({"since": datetime(2026, 1, 1)}, "aware")],
+    [({"lag": 0.5}, "lag"), ({"max_passes": 0}, "max_passes"), ({"since": datetime(2026, 1, 1)}, "aware")],
 )
 def test_core_arguments_are_checked(kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"since": None, "tz": EASTERN, **kwargs}
@@ -174,6 +195,7 @@ def simulate_night(
                 if current and instant <= window.until and exported.get(customer_id, -1) < version:
                     lost.append(f"#{customer_id} v{version} at {instant:%H:%M:%S}Z")
             since = core.next_since
+            assert since is not None
             next_sync = clock + timedelta(minutes=7)
         if clock > utc(8, 15):
             continue  # the writers stop; the last runs must hold every final version

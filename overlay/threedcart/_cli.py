@@ -31,7 +31,7 @@ from threedcart_customers_client.types import Unset
 from ._client import Store
 from ._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
 from ._params import Filters
-from ._sync import DEFAULT_LAG, SyncWindow, parse_watermark
+from ._sync import DEFAULT_LAG, MIN_LAG, SyncWindow, parse_watermark
 from .errors import ThreeDCartError
 
 app = typer.Typer(
@@ -608,7 +608,9 @@ def sync_cmd(
     ] = None,
     lag: Annotated[
         float,
-        typer.Option(min=0, help="Seconds of the store's clock left to settle before the window closes."),
+        typer.Option(
+            min=MIN_LAG, help="Seconds of the store's clock left to settle before the window closes."
+        ),
     ] = DEFAULT_LAG,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
 ) -> None:
@@ -624,7 +626,8 @@ def sync_cmd(
         since = _read_watermark(state_file, store.store_tz)
         run = store.customers.sync(since, lag=lag, concurrency=concurrency)
         started = time.perf_counter()
-        with _progress("sync") as progress, _deferred_output(output or state_file.parent) as sink:
+        folder = (output or state_file).parent
+        with _progress("sync") as progress, _deferred_output(folder) as sink:
             task = progress.add_task("sync", total=None)
 
             def advance() -> None:
@@ -672,9 +675,8 @@ class _Sink:
 
 
 @contextmanager
-def _deferred_output(near: Path) -> Iterator[_Sink]:
-    """Like `_atomic_output`, for a file whose name is chosen once it is written."""
-    folder = near if near.is_dir() else near.parent
+def _deferred_output(folder: Path) -> Iterator[_Sink]:
+    """Like `_atomic_output`, for a file in `folder` whose name is chosen once it is written."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".threedcart-sync.", dir=folder)
     sink = _Sink(os.fdopen(fd, "w", encoding="utf-8", newline=""), Path(tmp))

@@ -15,7 +15,7 @@ decided from status codes, never from whether an answer has a body: 404 ("no rec
 empty page, and the 400 "offset exceeds" (by its message, or by its position past the first
 page when it has no body) all mean "nothing at this offset". Such an answer, or a page with
 no known record, after a full page means the list shrank, so it is verified by stepping back
-rather than trusted.
+rather than trusted. `page_size=1` leaves no room for overlap and is read as plain offset paging.
 
 `Store` and `AsyncStore` drive the same `Pager`: they send what `requests()` asks for (up to
 `concurrency` at once), feed each answer back in the order asked with `feed()`, yield what it
@@ -173,8 +173,6 @@ class Pager(Generic[T]):
         self._verified = False  # a page has been accepted: later pages must connect to it
         self._back = self.stride
         self._fruitless = 0
-        self._end_at: int | None = None  # offset of the last "nothing here" answer
-        self._fresh_since_end = 0
 
     # --- what to send ------------------------------------------------------------------
     def requests(self) -> list[Request]:
@@ -214,7 +212,8 @@ class Pager(Generic[T]):
         kind = classify(answer, request.offset)
         if kind == "error":
             raise_for(answer)
-        trusted = request.offset == 1 or not self._verified
+        # Without overlap (page_size 1) nothing can be checked: plain offset paging.
+        trusted = request.offset == 1 or not self._verified or self.overlap == 0
         if kind == "end":
             return self._ended(request.offset, trusted)
         records = answer.records
@@ -233,7 +232,6 @@ class Pager(Generic[T]):
         fresh = [r for r, k in zip(records, keys, strict=True) if k is None or self.seen.add(k)]
         if fresh:
             self._fruitless = 0
-            self._fresh_since_end += len(fresh)
         if len(records) < self.page_size:
             self.done = True
         return fresh
@@ -243,13 +241,8 @@ class Pager(Generic[T]):
             self.done = True
             return []
         # Nothing at this offset although the page before it was full: the list shrank in
-        # front of us (verify by stepping back), unless the same offset said so before and the
-        # re-read since then found nothing new (a service whose count or pages disagree).
-        if self._end_at == offset and self._fresh_since_end == 0:
-            self.done = True
-            return []
-        self._end_at = offset
-        self._fresh_since_end = 0
+        # front of us. Never believed without a page that connects; a service whose pages
+        # keep contradicting themselves ends in PaginationError, not in a silent end.
         self._step_back(offset)
         return []
 

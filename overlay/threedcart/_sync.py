@@ -4,7 +4,8 @@ The store stamps each customer with its last update in US Eastern local time, to
 second, and filters on that stamp with an inclusive `lastupdatestart`/`lastupdateend`
 range. A sync run exports the window `[since, until]` of instants, where `since` is the
 previous run's watermark and `until` is the store's own clock (the `Date` header of its
-answer) minus a lag for writes in flight; the next run starts one second after `until`.
+answer) minus a lag of at least a second for writes in flight; the next run starts at
+`until` again (windows share their last second: the filters count whole seconds).
 
 Three things make this exact:
 
@@ -16,12 +17,12 @@ Three things make this exact:
   a stamp in that hour is ambiguous, so a window touching it asks for the whole range of
   local times its instants can carry. Consecutive windows may then overlap (a customer can
   come twice across runs), never leave a gap.
-- **A proven window.** The records of a closed window can only leave it while it is read
+- **A checked window.** The records of a closed window can only leave it while it is read
   (an update moves a stamp past `until`, a delete removes it), and the paging planner
   yields every record that stays. So once read, the window is counted again: a count above
-  the distinct records exported means records arrived late, and the window is read again,
-  up to `max_passes` times. A run that cannot prove its window complete says so, and its
-  watermark must not move.
+  the records that reading found means records arrived late, and the window is read again,
+  up to `max_passes` times. A run whose window keeps counting more says so, and its
+  watermark must not move. (A safety net for writes later than the lag, not a proof.)
 """
 
 from __future__ import annotations
@@ -38,7 +39,15 @@ log = logging.getLogger("threedcart")
 SECOND = timedelta(seconds=1)
 _MAX_DST_SHIFT = timedelta(hours=2)  # no zone moves its clocks back by more than this
 DEFAULT_LAG = 2.0
+MIN_LAG = 1.0
 DEFAULT_MAX_PASSES = 3
+
+
+def _check_lag(lag: float) -> None:
+    # The Date header counts whole seconds: with less than a second of lag, the window's last
+    # second could still be running on the store when it is read.
+    if not lag >= MIN_LAG:
+        raise ValueError(f"lag must be at least {MIN_LAG:g} second, not {lag}")
 
 
 def _utc_now() -> datetime:
@@ -98,11 +107,16 @@ class SyncWindow:
     """`lastupdatestart` as sent (naive store time)."""
     local_end: datetime
     """`lastupdateend` as sent (naive store time)."""
+    reaches_ahead: bool = False
+    """The local range runs past `until`'s own local time: on a fall-back night the second
+    01:xx keeps stamping customers into it while it is read (they belong to later windows too)."""
 
     @property
     def next_since(self) -> datetime:
-        """Where the next window starts."""
-        return self.until + SECOND
+        """Where the next window starts: at `until` again, so that consecutive windows share one
+        second (the API's filters count whole seconds; a store keeping fractions of a second would
+        otherwise fall between two windows)."""
+        return self.until
 
     def filters(self) -> dict[str, datetime]:
         """The SDK filters that ask for this window (naive datetimes are taken as store time)."""
@@ -122,8 +136,7 @@ def plan_window(since: datetime | None, store_now: datetime, lag: float, tz: tzi
         raise ValueError("since must be an aware datetime (a watermark with its UTC offset)")
     if store_now.tzinfo is None:
         raise ValueError("store_now must be an aware datetime")
-    if lag < 0:
-        raise ValueError(f"lag must be 0 or more seconds, not {lag}")
+    _check_lag(lag)
     # Aware datetimes of one zone compare and add as wall-clock times, blind to the repeated
     # hour: all arithmetic here is done in UTC.
     until = (store_now.astimezone(UTC) - timedelta(seconds=lag)).replace(microsecond=0)
@@ -131,7 +144,7 @@ def plan_window(since: datetime | None, store_now: datetime, lag: float, tz: tzi
     if since is not None and until < since:
         return None
     low, high = local_range(since, until, tz)
-    return SyncWindow(since, until, low, high)
+    return SyncWindow(since, until, low, high, reaches_ahead=high > _local(until, tz))
 
 
 def parse_watermark(text: str, tz: tzinfo) -> datetime:
@@ -171,8 +184,7 @@ class SyncCore:
     ) -> None:
         if since is not None and since.tzinfo is None:
             raise ValueError("since must be an aware datetime (a watermark with its UTC offset)")
-        if lag < 0:
-            raise ValueError(f"lag must be 0 or more seconds, not {lag}")
+        _check_lag(lag)
         since = None if since is None else since.astimezone(UTC)
         if max_passes < 1:
             raise ValueError(f"max_passes must be at least 1, not {max_passes}")
@@ -188,12 +200,14 @@ class SyncCore:
         self.reason = ""
         self.last_count: int | None = None
         self._ids: set[int] = set()
+        self._pass_ids: set[int] = set()
         self._no_id = 0
+        self._all_no_id = 0
 
     @property
     def exported(self) -> int:
         """Distinct records accepted so far."""
-        return len(self._ids) + self._no_id
+        return len(self._ids) + self._all_no_id
 
     def begin(self, store_time: datetime | None) -> SyncWindow | None:
         """Fix the window from the store's clock (the client's, with a warning, if the store sent none)."""
@@ -215,17 +229,39 @@ class SyncCore:
         """Whether a record read in this run is new to it (ids repeat across passes)."""
         if key is None:
             self._no_id += 1
+            self._all_no_id += 1
             return True
+        self._pass_ids.add(key)
         if key in self._ids:
             return False
         self._ids.add(key)
         return True
 
     def end_pass(self, count: int) -> bool:
-        """After reading the window once: True to read it again, False when the run is decided."""
+        """After reading the window once: True to read it again, False when the run is decided.
+
+        The window's own records only leave it while it is read, so a count above the records
+        this reading found means records arrived late (or, on a fall-back night, were stamped
+        into the repeated hour): read again. A safety net, not a proof: a late record can hide
+        behind one that left.
+        """
         self.passes += 1
         self.last_count = count
-        if count <= self.exported:
+        found = len(self._pass_ids) + self._no_id
+        self._pass_ids = set()
+        self._no_id = 0
+        if count <= found:
+            self.complete = True
+            return False
+        if self.window is not None and self.window.reaches_ahead:
+            # Customers updated later in the repeated hour are stamped into this window while it
+            # is read; they are real updates after `until`, which the next windows read again.
+            log.info(
+                "sync window %s covers the repeated hour of a fall-back night: %d customers were "
+                "stamped into it while it was read; later runs pick them up",
+                self.window.describe(),
+                count - found,
+            )
             self.complete = True
             return False
         if self.passes < self.max_passes:
@@ -233,13 +269,13 @@ class SyncCore:
                 "sync window %s counts %d customers but %d were read: reading it again",
                 self.window.describe() if self.window else "?",
                 count,
-                self.exported,
+                found,
             )
             return True
         self.complete = False
         self.reason = (
             f"the window still counts {count} customers after {self.passes} reading(s), "
-            f"but only {self.exported} distinct customers were read"
+            f"but the last reading found {found}"
         )
         return False
 
