@@ -157,7 +157,7 @@ def test_import_reports_every_failed_row(fresh: MockServer, tmp_path: Path) -> N
     assert report == [
         "row 3: CustomerID 2: MailList must be true or false, not 'maybe'",
         "row 4: CustomerID 999999: The Customer record was not found",
-        "row 6: CustomerID -: missing or invalid CustomerID",
+        "row 6: CustomerID -: missing CustomerID",
     ]
     one = json.loads(run(fresh, "customers", "get", "1").stdout)
     four = json.loads(run(fresh, "customers", "get", "4").stdout)
@@ -170,7 +170,7 @@ def test_import_reports_every_failed_row(fresh: MockServer, tmp_path: Path) -> N
     assert list(csv.reader(errors_file.open())) == [
         ["row", "CustomerID", "message"],
         ["2", "888888", "The Customer record was not found"],
-        ["3", "", "not valid JSON: Expecting value"],
+        ["3", "", "not valid JSON: Expecting value (column 1)"],
     ]
     clean = tmp_path / "clean.jsonl"
     clean.write_text('{"CustomerID": 6, "Comments": "fine"}\n')
@@ -260,3 +260,84 @@ def test_sync_resumes_after_an_interruption_without_loss_or_duplicates(tmp_path:
         )
         assert third.returncode == 0
         assert (tmp_path / "third.jsonl").read_text() == ""  # nothing changed since: no duplicates
+
+
+def test_import_isolates_a_row_that_breaks_the_schema(fresh: MockServer, tmp_path: Path) -> None:
+    # 10 valid rows and one whose Comments is too long: once "updated 0 customers; 11 rows failed"
+    changes = tmp_path / "changes.csv"
+    rows = [f"{i},fine {i}" for i in range(1, 11)] + ["11," + "x" * 300]
+    changes.write_text("CustomerID,Comments\n" + "\n".join(rows) + "\n")
+    result = run(fresh, "customers", "import", str(changes))
+    assert result.returncode == 1
+    assert "updated 10 customers; 1 rows failed" in result.stdout
+    report = [line for line in result.stderr.splitlines() if line.startswith("row ")]
+    assert report == ["row 12: CustomerID 11: Comments is longer than 255 characters (300)"]
+    assert json.loads(run(fresh, "customers", "get", "10").stdout)["Comments"] == "fine 10"
+
+
+def test_import_reads_bom_and_crlf_and_names_other_encodings(fresh: MockServer, tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffCustomerID,BillingCity\r\n1,Zürich\r\n2,Köln\r\n".encode())
+    ok = run(fresh, "customers", "import", str(bom))
+    assert ok.returncode == 0 and "updated 2 customers; 0 rows failed" in ok.stdout, ok.stderr
+    assert json.loads(run(fresh, "customers", "get", "1").stdout)["BillingCity"] == "Zürich"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("CustomerID,BillingCity\n3,Montréal\n".encode("cp1252"))
+    errors_file = tmp_path / "errors.csv"
+    refused = run(fresh, "customers", "import", str(latin), "--errors", str(errors_file))
+    assert refused.returncode == 1 and "updated" not in refused.stdout
+    offset = latin.read_bytes().index(b"\xe9")
+    assert refused.stderr == (
+        f"error: {latin} is not valid utf-8: byte(s) E9 at offset {offset} (line 2); "
+        "name its encoding with --encoding\n"
+    )
+    assert list(csv.reader(errors_file.open()))[1][0] == ""  # the whole file, not a row
+    named = run(fresh, "customers", "import", str(latin), "--encoding", "cp1252")
+    assert named.returncode == 0 and json.loads(run(fresh, "customers", "get", "3").stdout)[
+        "BillingCity"
+    ] == ("Montréal")
+    assert run(fresh, "customers", "import", str(latin), "--encoding", "klingon").returncode == 1
+
+
+def test_import_reports_file_problems_once_and_sends_nothing(fresh: MockServer, tmp_path: Path) -> None:
+    before = json.loads(run(fresh, "customers", "get", "1").stdout)
+    cases = {
+        "typo.csv": (
+            "CustomerID,Billingcity\n1,Nowhere\n2,Nowhere\n3,Nowhere\n",
+            "unknown column(s) Billingcity",
+        ),
+        "noid.csv": ("BillingCity\nNowhere\n", "has no CustomerID column"),
+        "empty.csv": ("", "is empty"),
+        "header.csv": ("CustomerID,BillingCity\n", "has a header but no rows"),
+        "empty.jsonl": ("\n\n", "holds no rows"),
+    }
+    for name, (text, message) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        errors_file = tmp_path / f"{name}.errors.csv"
+        result = run(fresh, "customers", "import", str(path), "--errors", str(errors_file))
+        assert result.returncode == 1, name
+        assert result.stderr.count("\n") == 1 and message in result.stderr, (name, result.stderr)
+        assert result.stderr.count("Billingcity") <= 2  # reported once (with its suggestion)
+        written = list(csv.reader(errors_file.open()))
+        assert written[0] == ["row", "CustomerID", "message"] and message in written[1][2], name
+    assert json.loads(run(fresh, "customers", "get", "1").stdout) == before
+
+
+def test_import_jsonl_unknown_key_is_a_failed_row_and_errors_file_is_always_written(
+    fresh: MockServer, tmp_path: Path
+) -> None:
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text(
+        '{"CustomerID": 1, "Comments": "one"}\n'
+        '{"CustomerID": 2, "Colour": "red"}\n'
+        '{"CustomerID": 3, "Comments": "3"}\n'
+    )
+    errors_file = tmp_path / "errors.csv"
+    result = run(fresh, "customers", "import", str(jsonl), "--errors", str(errors_file))
+    assert result.returncode == 1 and "updated 2 customers; 1 rows failed" in result.stdout
+    assert list(csv.reader(errors_file.open()))[1:] == [["2", "2", "unknown field(s) Colour"]]
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text('{"CustomerID": 4, "Comments": "fine"}\n')
+    assert run(fresh, "customers", "import", str(clean), "--errors", str(errors_file)).returncode == 0
+    assert list(csv.reader(errors_file.open())) == [["row", "CustomerID", "message"]]

@@ -1,9 +1,11 @@
-"""Reliability: faults, load, durability, hostile input and secrets, against real mock processes."""
+"""Reliability: faults (before and after the commit), load, durability, hostile input and secrets,
+against real mock processes."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import signal
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -22,7 +25,9 @@ from threedcart_mock.testing import MockServer
 
 
 def test_faults_and_rate_limit_lose_nothing_and_duplicate_nothing() -> None:
-    args = ["--seed-customers", "5000", "--fault-rate", "0.2", "--rate-limit", "on", "--random-seed", "8"]
+    # faults before the handler (never run) and after the commit (run, then 500 or no answer at all)
+    args = ["--seed-customers", "5000", "--fault-rate", "0.2", "--fault-after-commit", "0.2"]
+    args += ["--rate-limit", "on", "--random-seed", "8"]
     with MockServer(args) as mock:
         kwargs = store_kwargs(mock, max_retries=12, rate_limit=True)
         with threedcart.Store(**kwargs) as store:  # type: ignore[arg-type]
@@ -38,15 +43,85 @@ def test_faults_and_rate_limit_lose_nothing_and_duplicate_nothing() -> None:
             assert all(after[cid] == f"v2-{cid}" for cid in targets)
             assert all(after[cid] != f"v2-{cid}" for cid in ids[2000:])
 
-            acknowledged: list[int] = []
+            acknowledged: dict[int, str] = {}
             for n in range(20):
-                # a create is not retried after a 5xx (it may have run); the mock's faults never run it
-                with contextlib.suppress(errors.ServerError):
-                    acknowledged.append(store.customers.create({"Email": f"new{n}@example.com"}))
+                # A create is not retried once it may have run (a 5xx, a dropped connection): the
+                # after-commit faults would turn such a retry into a second customer.
+                email = f"new{n}@example.com"
+                with contextlib.suppress(errors.ServerError, errors.APIConnectionError):
+                    acknowledged[store.customers.create({"Email": email})] = email
             assert acknowledged
-            created = [c for c in store.customers.iter() if c.customer_id > 5000]
-            assert sorted(c.customer_id for c in created) == sorted(acknowledged)
-            assert len({c.email for c in created}) == len(created)
+            created = {c.customer_id: c.email for c in store.customers.iter() if c.customer_id > 5000}
+            assert all(created.get(cid) == email for cid, email in acknowledged.items())
+            assert len(set(created.values())) == len(created)  # no email twice: nothing duplicated
+            assert set(created.values()) <= {f"new{n}@example.com" for n in range(20)}
+
+
+def test_after_commit_faults_never_duplicate_a_create() -> None:
+    with MockServer(["--fault-after-commit", "0.3", "--random-seed", "11"]) as mock:
+        returned: dict[str, int] = {}
+        raised: dict[str, type[Exception]] = {}
+        with threedcart.Store(**store_kwargs(mock, max_retries=3)) as store:  # type: ignore[arg-type]
+            emails = [f"once-{n}@example.com" for n in range(60)]
+            for email in emails:
+                try:
+                    returned[email] = store.customers.create({"Email": email, "Password": ""})
+                except (errors.ServerError, errors.APIConnectionError) as exc:
+                    raised[email] = type(exc)
+            stored = [(c.customer_id, c.email) for c in store.customers.iter()]
+        copies = Counter(email for _, email in stored)
+        assert all(copies[email] <= 1 for email in emails), copies.most_common(3)  # never duplicated
+        # every create that returned an id exists under that id
+        assert all((cid, email) in stored for email, cid in returned.items())
+        # and every create that raised ran once: the faults come after the commit, so a create the
+        # SDK had retried would show up twice above
+        assert all(copies[email] == 1 for email in raised)
+        # the faults happened, both kinds: a 500 after the commit, and a connection dropped unanswered
+        assert set(raised.values()) == {errors.ServerError, errors.APIConnectionError}, raised
+
+
+def test_after_commit_faults_lose_no_update(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="threedcart")
+    with MockServer(["--seed-customers", "40", "--fault-after-commit", "0.3", "--random-seed", "12"]) as mock:
+        last: dict[int, str] = {}
+        lock = threading.Lock()
+        failures: list[BaseException] = []
+
+        def client(k: int) -> None:
+            mine = range(k * 5 + 1, k * 5 + 6)
+            try:
+                with threedcart.Store(**store_kwargs(mock, max_retries=3)) as store:  # type: ignore[arg-type]
+                    for round_ in range(3):
+                        for cid in mine:
+                            value = f"r{round_}-{cid}"
+                            # Under after-commit faults every attempt commits: an update that
+                            # returned, and one that raised after its retries, both leave `value`.
+                            with contextlib.suppress(errors.ServerError, errors.APIConnectionError):
+                                store.customers.update(cid, {"Comments": value})
+                            with lock:
+                                last[cid] = value
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not failures, failures[:3]
+
+        with threedcart.Store(**store_kwargs(mock, max_retries=3)) as store:  # type: ignore[arg-type]
+            bulk = [{"CustomerID": cid, "Comments": f"bulk-{cid}"} for cid in range(1, 13)]
+            for item in bulk:  # one item per request: many bulk PUTs meet a fault
+                with contextlib.suppress(errors.ServerError, errors.APIConnectionError):
+                    store.customers.update_many([item])
+                last[int(str(item["CustomerID"]))] = str(item["Comments"])
+            final = {c.customer_id: c.comments for c in store.customers.iter()}
+        assert final == last
+        retried = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying PUT")]
+        assert len(retried) >= 8, retried  # the faults hit the updates, and the SDK retried them
+        assert any("RemoteProtocolError" in m or "ReadError" in m for m in retried)  # dropped
+        assert any(m.endswith("after 500") for m in retried)
 
 
 def test_load_of_16_clients_keeps_exactly_what_was_acknowledged() -> None:

@@ -68,8 +68,12 @@ def test_bad_arguments_name_the_problem(store: threedcart.Store) -> None:
         store.customers.iter(page_size=1000)
     with pytest.raises(ValueError, match="updated_since: cannot read"):
         store.customers.count(updated_since="not a date")
-    with pytest.raises(ValueError, match="item 1 of update_many has no CustomerID"):
-        store.customers.update_many([{"CustomerID": 1}, {"Comments": "x"}])
+    bad = store.customers.update_many([{"CustomerID": 1}, {"Comments": "x"}])  # isolated, never sent
+    assert (bad.failed[-1].index, bad.failed[-1].sent, bad.failed[-1].message) == (
+        1,
+        False,
+        "missing CustomerID",
+    )
 
 
 def test_list_count_and_empty_answers(seeded_store: threedcart.Store) -> None:

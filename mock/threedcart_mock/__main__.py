@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import errno
 import math
+import resource
 import signal
 import socket
 import sys
@@ -17,6 +18,7 @@ import uvicorn
 from ._app import Settings, StoreCredentials, create_app, new_customer_defaults
 from ._clock import EARLIEST_START, LATEST_START
 from ._db import ORDERS, Database, Query
+from ._server import Limits, config, run
 
 DEMO_STORE = StoreCredentials(
     secure_url="https://demo-store.3dcartstores.com",
@@ -65,6 +67,26 @@ def _speed(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("must be a finite number of seconds > 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _on_off(text: str) -> bool:
     if text.lower() in ("on", "true", "1", "yes"):
         return True
@@ -101,6 +123,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--fault-rate", type=_fraction, default=0, help="share of API requests answered 500/503"
     )
     parser.add_argument(
+        "--fault-after-commit",
+        type=_fraction,
+        default=0,
+        metavar="P",
+        help="share of successful creates, updates, bulk updates and deletes that commit and then "
+        "answer 500 or drop the connection without an answer",
+    )
+    parser.add_argument(
         "--rate-limit",
         type=_on_off,
         default=False,
@@ -133,6 +163,58 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="X",
         help="store seconds per real second (default 1; 60 makes a real second a store minute)",
     )
+    limits = parser.add_argument_group("limits of a shared sandbox")
+    limits.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=Limits.idle_timeout,
+        metavar="S",
+        help="close a connection with no request in progress after S seconds (default %(default)g)",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=Limits.header_timeout,
+        metavar="S",
+        help="answer 408 and close when a request's head is not complete S seconds after its "
+        "first byte (default %(default)g)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=Limits.body_timeout,
+        metavar="S",
+        help="answer 408 and close when a request's body is not complete S seconds after its "
+        "head (default %(default)g)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=Limits.max_connections,
+        metavar="N",
+        help="answer 503 and close a connection beyond N open ones (default %(default)d)",
+    )
+    limits.add_argument(
+        "--max-url-bytes",
+        type=_positive,
+        default=Limits.max_url_bytes,
+        metavar="B",
+        help="answer 414 to a request target longer than B bytes (default %(default)d)",
+    )
+    limits.add_argument(
+        "--max-header-bytes",
+        type=_positive,
+        default=Limits.max_header_bytes,
+        metavar="B",
+        help="answer 431 to request headers of more than B bytes in all (default %(default)d)",
+    )
+    limits.add_argument(
+        "--shutdown-timeout",
+        type=_seconds,
+        default=Limits.shutdown_timeout,
+        metavar="S",
+        help="on SIGTERM or SIGINT, give the requests being answered S seconds (default %(default)g)",
+    )
     return parser.parse_args(argv)
 
 
@@ -146,10 +228,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.rate_limit,
         args.random_seed,
         bodiless_errors=args.bodiless_errors,
+        fault_after_commit=args.fault_after_commit,
         order=args.order,
         clock_start=args.clock_start,
         clock_speed=args.clock_speed,
     )
+    limits = Limits(
+        idle_timeout=args.idle_timeout,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
+        max_url_bytes=args.max_url_bytes,
+        max_header_bytes=args.max_header_bytes,
+        shutdown_timeout=args.shutdown_timeout,
+    )
+    sock = _bind(args.host, args.port)  # before anything slow: a busy port fails at once
+    _raise_file_limit(limits.max_connections + 256)
     db = Database(args.db, order=settings.order, clock=settings.clock)
     started = time.perf_counter()
     for store in stores:
@@ -158,13 +252,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     seeded = time.perf_counter() - started
     app = create_app(settings, db)
 
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit this; without it small answers wait out delayed ACKs (~40 ms).
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((args.host, args.port))
     host, port = sock.getsockname()[:2]
-    url = f"http://{host}:{port}"
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     if args.seed_customers:
         print(f"seeded {args.seed_customers} customers per empty store in {seeded:.1f} s", flush=True)
     if not args.store:
@@ -173,19 +262,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"Token={DEMO_STORE.token}",
             flush=True,
         )
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop" if _has("uvloop") else "asyncio",
-        http="httptools" if _has("httptools") else "h11",
-        lifespan="off",
-        date_header=False,  # the app sends the one Date header, from the store clock
-    )
+    server = uvicorn.Server(config(app, limits, settings.clock))
     # uvicorn shuts down gracefully, then re-raises the signal it caught: make that a clean exit.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
-        asyncio.run(_serve(uvicorn.Server(config), sock, url))
+        run(server, sock, lambda loop: print(f"threedcart-mock listening on {url} ({loop})", flush=True))
     except KeyboardInterrupt:
         pass
     finally:
@@ -193,23 +274,35 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(0)
 
 
-async def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
-    # Announce the URL only once uvicorn has installed its signal handlers, so that a
-    # SIGTERM sent as soon as the URL is known still shuts the server down cleanly.
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
-    if server.started:
-        print(f"threedcart-mock listening on {url}", flush=True)
-    await task
-
-
-def _has(module: str) -> bool:
+def _bind(host: str, port: int) -> socket.socket:
+    """The socket to listen on; else one line on stderr and exit status 1, not a traceback."""
+    sock = None
     try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this; without it small answers wait out delayed ACKs (~40 ms).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        if sock is not None:
+            sock.close()
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+            reason = "the address is already in use (another server is listening there)"
+        else:
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        print(f"threedcart-mock: cannot listen on {host}:{port}: {reason}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    return sock
+
+
+def _raise_file_limit(wanted: int) -> None:
+    """Let the process hold `wanted` descriptors (one per connection) when the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._clock import StoreClock
 from ._db import FILTER_COLUMNS, Database, Order, Query
 from ._schema import customer_fields, date_pattern, spec_text, type_error
+from ._server import ABORT_KEY
 
 API = "/3dCartWebAPI/v1"
 DEFAULT_LIMIT = 10
@@ -35,6 +36,8 @@ _DIGITS = re.compile(r"[0-9]{1,10}")  # used with fullmatch: "5\n" is not an id
 # Statuses the real service sometimes answers without any body (`--bodiless-errors`).
 BODILESS_STATUSES = frozenset({400, 404, 500})
 _JSON = "application/json"
+# The writes `--fault-after-commit` may fail after they committed.
+_WRITES = frozenset({"POST", "PUT", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class Settings:
     rate_limit: bool = False
     random_seed: int = 0
     bodiless_errors: bool = False  # 400, 404 and 500 of the API answered with no body at all
+    # share of successful writes that commit, then answer 500 or drop the connection unanswered
+    fault_after_commit: float = 0
     order: Order = "id"  # list order: CustomerID, or a stable order that is not CustomerID order
     clock_start: datetime | None = None  # the store clock's start (aware); None: real time
     clock_speed: float = 1.0  # store seconds per real second
@@ -137,6 +142,8 @@ class MockApi:
         self._stores = {s.key: s for s in settings.stores}
         self._buckets: dict[str, LeakyBucket] = {}
         self._rng = random.Random(settings.random_seed)
+        # its own sequence: adding after-commit faults leaves the faults of `--fault-rate` as they were
+        self._after_commit_rng = random.Random(f"after-commit-{settings.random_seed}")
 
     # --- the gate every API request passes ------------------------------------
     def _authenticate(self, request: Request) -> str:
@@ -189,11 +196,29 @@ class MockApi:
                 store = self._authenticate(request)
                 self._throttle(store)
                 self._inject_fault()
-                return await handler(request, store)
+                response = await handler(request, store)
             except ApiError as exc:
                 return self.error(exc.status, exc.message, exc.value, exc.headers)
+            except ClientDisconnect:
+                # The client went away while sending its body (or the server closed it: a
+                # timeout, a shutdown). Nobody reads this answer; it is no application error.
+                return Response(b"", 400)
+            if request.method in _WRITES and 200 <= response.status_code < 300:
+                return self._fault_after_commit(request, response)
+            return response
 
         return guarded
+
+    def _fault_after_commit(self, request: Request, response: Response) -> Response:
+        """`--fault-after-commit`: the write is committed; its answer fails or never comes."""
+        share = self.settings.fault_after_commit
+        if not share or self._after_commit_rng.random() >= share:
+            return response
+        abort = request.scope.get(ABORT_KEY)
+        if self._after_commit_rng.random() < 0.5 and callable(abort):
+            abort()  # the connection drops without an answer; what is returned goes nowhere
+            return response
+        return self.error(500, "Injected fault after commit: internal server error")
 
     def error(
         self, status: int, message: str, value: str = "", headers: Mapping[str, str] | None = None
@@ -328,6 +353,8 @@ class MockApi:
         missing = [name for name in ("Email", "Password") if name not in fields]
         if missing:
             raise ApiError(400, f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
+        if fields["Email"] is None:  # the spec lets a stored Email be null; a new customer needs one
+            raise ApiError(400, "Email is required and must not be null on create")
         customer_id = self.db.create(store, {**self.defaults, **fields})
         return _json([_write_result(customer_id, 201, "Created successfully")], 201)
 

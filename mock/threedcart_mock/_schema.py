@@ -2,6 +2,9 @@
 
 The spec is the single source of truth: field names, JSON types, nullability and maximum
 lengths come from `components.schemas.Customer`, so the mock can never drift from it.
+
+In the repository the mock reads `openapi/customers.yaml`. An installed wheel carries a copy of
+that file, made at build time (mock/setup.py), as `threedcart_mock/customers.yaml`.
 """
 
 from __future__ import annotations
@@ -15,21 +18,23 @@ from typing import Any
 
 import yaml
 
-_SPEC_CANDIDATES = (
-    Path(__file__).resolve().parent.parent.parent / "openapi" / "customers.yaml",
-    Path(__file__).resolve().parent / "customers.yaml",
-)
+REPOSITORY_SPEC = Path(__file__).resolve().parent.parent.parent / "openapi" / "customers.yaml"
+PACKAGED_SPEC = Path(__file__).resolve().parent / "customers.yaml"
+_SPEC_CANDIDATES = (REPOSITORY_SPEC, PACKAGED_SPEC)
 
 
 def spec_path() -> Path:
-    """Where the OpenAPI document is: `$THREEDCART_SPEC`, else the repository's `openapi/`."""
+    """Where the OpenAPI document is: `$THREEDCART_SPEC`, else the repository's `openapi/`,
+    else the copy packaged in the wheel."""
     override = os.environ.get("THREEDCART_SPEC")
     if override:
         return Path(override)
     for candidate in _SPEC_CANDIDATES:
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError("openapi/customers.yaml not found; set THREEDCART_SPEC")
+    raise FileNotFoundError(
+        "openapi/customers.yaml not found (neither in the repository nor packaged); set THREEDCART_SPEC"
+    )
 
 
 @cache

@@ -1,8 +1,31 @@
-"""The outcome of a bulk update, item by item."""
+"""The outcome of a bulk update, item by item, and the batch splitting shared by both stores (no I/O).
+
+`update_many` checks each item against the schema before anything is sent (a bad item is a
+`BulkFailure` with `sent=False`), cuts the rest into batches, and lets `BulkPlan` decide
+what to send next: when the service refuses a whole batch (400), the plan splits it in
+halves and sends those, down to the single items the service refuses, so one bad item
+costs about 2·log2(batch) requests and every other item is applied. `Store` and
+`AsyncStore` only send what it asks for and report each answer back.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+MAX_SPLITS_PER_BATCH = 32
+"""Splits of one refused batch before its unresolved rest is reported as refused (each costs 2 requests)."""
+PARTIAL_RESULT = "partial_result"
+"""The attribute under which an exception raised by `update_many` carries the finished part."""
+
+# The service names the refused item by its position in the body it received ("item 3: ..."),
+# which says nothing to the caller once the item is alone in its request.
+_ITEM_PREFIX = re.compile(r"^item \d+: ")
 
 
 @dataclass(frozen=True)
@@ -11,10 +34,14 @@ class BulkFailure:
 
     index: int
     """Position of the item in the sequence given to `update_many`."""
-    customer_id: int
+    customer_id: int | None
+    """The item's CustomerID; None when it has none that is an integer."""
     status: int
-    """The item's own status (404 when the customer does not exist; 400 when its batch was refused)."""
+    """The item's own status, a plain `int`: 404 when the customer does not exist, 400 when the
+    item breaks the schema or the service refused it (alone in its request)."""
     message: str
+    sent: bool = True
+    """False when the SDK refused the item before sending it (it breaks the spec's schema)."""
 
 
 @dataclass
@@ -24,8 +51,9 @@ class BulkResult:
     updated: list[int] = field(default_factory=list)
     """CustomerIDs the service updated, in the order given."""
     failed: list[BulkFailure] = field(default_factory=list)
-    """Items the service did not update, with its message."""
+    """Items that were not updated, with the reason, by position."""
     batches: int = 0
+    """Bulk requests sent (a refused batch that was split counts each part)."""
 
     @property
     def ok(self) -> bool:
@@ -34,3 +62,77 @@ class BulkResult:
 
     def __len__(self) -> int:
         return len(self.updated) + len(self.failed)
+
+
+def attach_partial(exc: BaseException, result: BulkResult) -> None:
+    """Let `exc` carry what `update_many` finished before it (as `exc.partial_result`)."""
+    result.failed.sort(key=lambda f: f.index)
+    setattr(exc, PARTIAL_RESULT, result)
+
+
+def partial_result(exc: BaseException) -> BulkResult | None:
+    """The `BulkResult` of the batches `update_many` finished before raising `exc`, if any."""
+    result = getattr(exc, PARTIAL_RESULT, None)
+    return result if isinstance(result, BulkResult) else None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkItem(Generic[T]):
+    """One checked item on its way to the service."""
+
+    index: int
+    customer_id: int
+    body: T
+
+
+class BulkPlan(Generic[T]):
+    """Which items go in the next bulk request, and what a refusal of it means (no I/O).
+
+    Drive it with `next_batch()`; after the request, call `answered(batch)` when its answer
+    was folded into `result` item by item, or `refused(batch, message)` when the service
+    refused the batch as a whole.
+    """
+
+    def __init__(
+        self,
+        batches: Iterator[list[BulkItem[T]]],
+        *,
+        result: BulkResult | None = None,
+        max_splits: int = MAX_SPLITS_PER_BATCH,
+    ) -> None:
+        self.result = BulkResult() if result is None else result
+        self._batches = batches
+        self._queue: deque[list[BulkItem[T]]] = deque()
+        self._max_splits = max_splits
+        self._splits_left = 0
+
+    def next_batch(self) -> list[BulkItem[T]] | None:
+        """The items to send next; None when everything is settled."""
+        if not self._queue:
+            batch = next(self._batches, None)
+            if batch is None:
+                self.result.failed.sort(key=lambda f: f.index)
+                return None
+            self._queue.append(batch)
+            self._splits_left = self._max_splits
+        return self._queue[0]
+
+    def answered(self, batch: list[BulkItem[T]]) -> None:
+        """The answer to `batch` was recorded item by item."""
+        assert self._queue and self._queue[0] is batch
+        self._queue.popleft()
+
+    def refused(self, batch: list[BulkItem[T]], message: str) -> None:
+        """The service refused `batch` as a whole: split it, or record its items as refused."""
+        assert self._queue and self._queue[0] is batch
+        self._queue.popleft()
+        if len(batch) > 1 and self._splits_left > 0:
+            self._splits_left -= 1
+            half = (len(batch) + 1) // 2
+            self._queue.extendleft([batch[half:], batch[:half]])  # the first half is sent first
+            return
+        if len(batch) == 1:
+            message = _ITEM_PREFIX.sub("", message)
+        else:
+            message = f"{message} (its batch of {len(batch)} was refused and not split further)"
+        self.result.failed.extend(BulkFailure(i.index, i.customer_id, 400, message) for i in batch)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import platform
+import ssl
+import sys
+import urllib.request
+import warnings
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Self
@@ -14,20 +21,104 @@ from threedcart_customers_client import AuthenticatedClient
 
 from ._constants import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ENV_BASE_URL,
+    ENV_LOG,
     ENV_PRIVATE_KEY,
     ENV_SECURE_URL,
+    ENV_TIMEOUT,
     ENV_TOKEN,
     PRODUCTION_HOST,
     STORE_TIMEZONE,
 )
 from ._resources import AsyncCustomers, Customers, aremember_response, remember_response
 from ._throttle import RateLimit, Throttle
-from ._transport import AsyncRetryTransport, CallOptions, RetryPolicy, RetryTransport
+from ._transport import AsyncRetryTransport, CallOptions, RetryPolicy, RetryTransport, deadline_transport
 
 TimeoutLike = float | httpx.Timeout
+VerifyLike = bool | str | ssl.SSLContext
+ProxyLike = str | httpx.URL | httpx.Proxy
+
+log = logging.getLogger("threedcart")
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, stacklevel=4)
+        log.warning(message)
+
+
+def _check_credential(name: str, value: object) -> str:
+    """A credential as it will be sent in a header; the error names it, never shows it."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} is required (a non-empty string)")
+    value = value.strip()
+    for position, char in enumerate(value):
+        if not 0x20 <= ord(char) <= 0x7E:
+            kind = "a control character" if ord(char) < 0x20 or ord(char) == 0x7F else "a non-ASCII character"
+            raise ValueError(
+                f"{name} contains {kind} at position {position}: headers carry printable ASCII only"
+            )
+    return value
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    return f"threedcart/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+
+
+def _logging_from_env() -> None:
+    """THREEDCART_LOG=debug|info: log the SDK to stderr without configuring logging in code."""
+    level = os.environ.get(ENV_LOG, "").strip().lower()
+    if level not in ("debug", "info") or getattr(log, "_threedcart_env_handler", False):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
+    log._threedcart_env_handler = True  # type: ignore[attr-defined]
+
+
+def _loopback(host: str | None) -> bool:
+    if host in (None, "localhost"):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _ssl_context(verify: VerifyLike) -> ssl.SSLContext | bool:
+    if isinstance(verify, ssl.SSLContext | bool):
+        return verify
+    if isinstance(verify, str):
+        # a CA bundle path: build the context here (httpx 0.28 deprecates verify="path")
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"verify: cannot load the CA bundle {verify!r} ({exc})") from None
+    raise TypeError(
+        f"verify must be a bool, a CA bundle path or an ssl.SSLContext, not {type(verify).__name__}"
+    )
+
+
+def _proxy_for(base_url: str, proxy: ProxyLike | None, trust_env: bool) -> httpx.Proxy | None:
+    """The proxy for the store's one host: `proxy=`, else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY unless NO_PROXY."""
+    if proxy is not None:
+        return proxy if isinstance(proxy, httpx.Proxy) else httpx.Proxy(proxy)
+    if not trust_env:
+        return None
+    parts = urlsplit(base_url)
+    if urllib.request.proxy_bypass_environment(parts.hostname or ""):  # type: ignore[attr-defined]
+        return None
+    found = urllib.request.getproxies_environment()
+    url = found.get(parts.scheme) or found.get("all")
+    return httpx.Proxy(url) if url else None
 
 
 @dataclass(frozen=True, repr=False)
@@ -58,7 +149,13 @@ def _base_url(url: str) -> str:
 
 
 def _timeout(value: TimeoutLike) -> httpx.Timeout:
-    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"timeout must be seconds (a number) or an httpx.Timeout, not {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"timeout must be more than 0 seconds, not {value}")
+    return httpx.Timeout(value)
 
 
 class _BaseStore:
@@ -76,29 +173,60 @@ class _BaseStore:
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: RateLimit | bool | None = None,
         store_timezone: str | tzinfo = STORE_TIMEZONE,
-        verify: bool | str = True,
+        verify: VerifyLike = True,
+        proxy: ProxyLike | None = None,
+        trust_env: bool = True,
+        transport: Any = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        for name, value in (("secure_url", secure_url), ("private_key", private_key), ("token", token)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"{name} is required (a non-empty string)")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
-        self._credentials = _Credentials(secure_url.strip(), private_key.strip(), token.strip())
+        _logging_from_env()
+        self._credentials = _Credentials(
+            _check_credential("secure_url", secure_url),
+            _check_credential("private_key", private_key),
+            _check_credential("token", token),
+        )
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be a whole number, 0 or more, not {max_retries!r}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ValueError(
+                f"max_response_bytes must be a positive whole number, not {max_response_bytes!r}"
+            )
         self.base_url = _base_url(base_url)
         self.timeout = _timeout(timeout)
         self.max_retries = max_retries
+        self.max_response_bytes = max_response_bytes
         self.store_tz = ZoneInfo(store_timezone) if isinstance(store_timezone, str) else store_timezone
         self.verify = verify
+        self._ssl = _ssl_context(verify)
+        host = urlsplit(self.base_url).hostname
+        if verify is False:
+            _warn_once("threedcart: TLS verification is off (verify=False): credentials can be intercepted")
+        if self.base_url.startswith("http://") and not _loopback(host):
+            _warn_once(f"threedcart: {self.base_url} is plain http://: credentials travel unencrypted")
+        self._proxy = _proxy_for(self.base_url, proxy, trust_env)
+        self._inner_transport = transport
         if rate_limit is None:  # on by default where the documented limit applies
-            rate_limit = urlsplit(self.base_url).hostname == PRODUCTION_HOST
+            rate_limit = host == PRODUCTION_HOST
         self.rate_limit: RateLimit | None = (
             rate_limit if isinstance(rate_limit, RateLimit) else RateLimit() if rate_limit else None
         )
         self._throttle = Throttle(self.rate_limit) if self.rate_limit else None
         self._policy = RetryPolicy(max_retries=max_retries)
         self._call_options = None
+        self._owner = True
         self._open()
         self._bind_resources()
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            **self._credentials.headers(),
+            "User-Agent": _user_agent(),
+            "Accept-Encoding": "gzip, deflate",
+        }
 
     def _open(self) -> None:
         raise NotImplementedError
@@ -108,7 +236,8 @@ class _BaseStore:
         """A store configured from the environment.
 
         `THREEDCART_SECURE_URL`, `THREEDCART_PRIVATE_KEY` and `THREEDCART_TOKEN` are required;
-        `THREEDCART_BASE_URL` is optional (scheme and host, default https://apirest.3dcart.com).
+        `THREEDCART_BASE_URL` is optional (scheme and host, default https://apirest.3dcart.com),
+        and so is `THREEDCART_TIMEOUT` (seconds).
         Keyword arguments override the environment and set the other options.
         """
         values: dict[str, Any] = {}
@@ -117,13 +246,20 @@ class _BaseStore:
             ("private_key", ENV_PRIVATE_KEY),
             ("token", ENV_TOKEN),
         ):
-            value = overrides.pop(key, None) or os.environ.get(env, "").strip()
+            given = overrides.pop(key, None)
+            value = given or os.environ.get(env, "").strip()
             if not value:
                 raise ValueError(f"{env} is not set (or pass {key}=...)")
-            values[key] = value
+            values[key] = _check_credential(key if given else env, value)
         base_url = overrides.pop("base_url", None) or os.environ.get(ENV_BASE_URL, "").strip()
         if base_url:
             values["base_url"] = base_url
+        timeout = os.environ.get(ENV_TIMEOUT, "").strip()
+        if timeout and "timeout" not in overrides:
+            try:
+                values["timeout"] = float(timeout)
+            except ValueError:
+                raise ValueError(f"{ENV_TIMEOUT} must be seconds, e.g. 30") from None
         return cls(**values, **overrides)
 
     @property
@@ -132,10 +268,17 @@ class _BaseStore:
         return self._credentials.secure_url
 
     def with_options(self, *, max_retries: int | None = None, timeout: TimeoutLike | None = None) -> Self:
-        """The same store (same connections, same rate limit) with other retries or timeout for its calls.
+        """A view of this store (same connections, same rate limit) with other retries or timeout.
 
         >>> store.with_options(max_retries=5).customers.get(42)
+
+        The view reports its own `max_retries` and `timeout`; closing it (or leaving its `with`
+        block) does not close the connections it shares: close the store it came from.
         """
+        if max_retries is not None and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
+            raise ValueError(f"max_retries must be a whole number, 0 or more, not {max_retries!r}")
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
         base = self._call_options or CallOptions()
@@ -143,6 +286,9 @@ class _BaseStore:
             max_retries=base.max_retries if max_retries is None else max_retries,
             timeout=base.timeout if timeout is None else _timeout(timeout),
         )
+        view.max_retries = self.max_retries if max_retries is None else max_retries
+        view.timeout = self.timeout if timeout is None else _timeout(timeout)
+        view._owner = False
         view._bind_resources()
         return view
 
@@ -153,8 +299,11 @@ class _BaseStore:
         # The credentials live in the httpx client's headers only, never in this attrs
         # object, whose repr would show them.
         return AuthenticatedClient(
-            base_url=self.base_url, token="", timeout=self.timeout, verify_ssl=self.verify
+            base_url=self.base_url, token="", timeout=self.timeout, verify_ssl=self._ssl
         )
+
+    def _transport_options(self) -> dict[str, Any]:
+        return {"origin": self.base_url, "max_response_bytes": self.max_response_bytes}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(secure_url={self.secure_url!r}, base_url={self.base_url!r})"
@@ -170,7 +319,10 @@ class Store(_BaseStore):
     `max_retries` (default 2), `rate_limit` (a `RateLimit`, `True` for the documented bucket,
     `False` for none; default on for the production host only), `store_timezone` (where
     naive dates are read, default US Eastern), `verify` (TLS verification, default on; a
-    CA bundle path, or `False` to turn it off explicitly).
+    CA bundle path, an `ssl.SSLContext`, or `False` to turn it off, with a warning),
+    `proxy` (else `HTTPS_PROXY`/`ALL_PROXY` unless `NO_PROXY`, when `trust_env`),
+    `transport` (an `httpx.BaseTransport` to send through; retries, the rate limit and the
+    limits still apply), `max_response_bytes` (default 64 MiB, decompressed).
 
     `store.client` is the generated `threedcart_customers_client` client, sharing this
     store's connections, retries and rate limit, for raw calls.
@@ -179,10 +331,13 @@ class Store(_BaseStore):
     customers: Customers
 
     def _open(self) -> None:
-        transport = RetryTransport(httpx.HTTPTransport(verify=self.verify), self._policy, self._throttle)
+        inner = self._inner_transport or deadline_transport(verify=self._ssl, proxy=self._proxy)
+        if not isinstance(inner, httpx.BaseTransport):
+            raise TypeError(f"transport must be an httpx.BaseTransport, not {type(inner).__name__}")
+        transport = RetryTransport(inner, self._policy, self._throttle, **self._transport_options())
         self._http = httpx.Client(
             base_url=self.base_url,
-            headers=self._credentials.headers(),
+            headers=self._headers(),
             timeout=self.timeout,
             transport=transport,
             event_hooks={"response": [remember_response]},
@@ -193,8 +348,9 @@ class Store(_BaseStore):
         self.customers = Customers(self)
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
+        """Close the connection pool (a `with_options` view leaves it to its store)."""
+        if self._owner:
+            self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -214,12 +370,13 @@ class AsyncStore(_BaseStore):
     customers: AsyncCustomers
 
     def _open(self) -> None:
-        transport = AsyncRetryTransport(
-            httpx.AsyncHTTPTransport(verify=self.verify), self._policy, self._throttle
-        )
+        inner = self._inner_transport or httpx.AsyncHTTPTransport(verify=self._ssl, proxy=self._proxy)
+        if not isinstance(inner, httpx.AsyncBaseTransport):
+            raise TypeError(f"transport must be an httpx.AsyncBaseTransport, not {type(inner).__name__}")
+        transport = AsyncRetryTransport(inner, self._policy, self._throttle, **self._transport_options())
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            headers=self._credentials.headers(),
+            headers=self._headers(),
             timeout=self.timeout,
             transport=transport,
             event_hooks={"response": [aremember_response]},
@@ -230,8 +387,9 @@ class AsyncStore(_BaseStore):
         self.customers = AsyncCustomers(self)
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool (a `with_options` view leaves it to its store)."""
+        if self._owner:
+            await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self

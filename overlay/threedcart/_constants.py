@@ -11,6 +11,10 @@ API_PREFIX = "/3dCartWebAPI/v1"
 # connect quickly or fail; a page of 500 customers can take a while on a busy store
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_MAX_RETRIES = 2
+# One attempt may last at most this many times its longest timeout, however the server drips.
+ATTEMPT_DEADLINE_FACTOR = 3.0
+# The largest decompressed answer accepted (a page of 500 customers is about 0.5 MB).
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 INITIAL_RETRY_DELAY = 0.5  # seconds, doubled each attempt
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0  # a Retry-After longer than this is capped
@@ -29,3 +33,5 @@ ENV_SECURE_URL = "THREEDCART_SECURE_URL"
 ENV_PRIVATE_KEY = "THREEDCART_PRIVATE_KEY"
 ENV_TOKEN = "THREEDCART_TOKEN"
 ENV_BASE_URL = "THREEDCART_BASE_URL"
+ENV_LOG = "THREEDCART_LOG"
+ENV_TIMEOUT = "THREEDCART_TIMEOUT"

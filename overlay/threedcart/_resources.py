@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import itertools
+import logging
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,15 +39,17 @@ from threedcart_customers_client.models import (
 )
 from threedcart_customers_client.types import Response
 
-from ._bulk import BulkFailure, BulkResult
+from ._bulk import BulkFailure, BulkItem, BulkPlan, BulkResult, attach_partial
 from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE, PAGE_OVERLAP
 from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, classify, raise_for
 from ._params import Filters, query_params
+from ._rows import update_problems
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_PASSES, SyncCore, SyncWindow
-from ._transport import CALL_OPTIONS
+from ._transport import CALL_OPTIONS, MAYBE_PROCESSED
 from .errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APITimeoutError,
     NotFoundError,
     ThreeDCartError,
@@ -56,7 +59,11 @@ from .errors import (
 if TYPE_CHECKING:
     from ._client import AsyncStore, Store, _BaseStore
 
+log = logging.getLogger("threedcart")
+
 T = TypeVar("T")
+_ID = re.compile(r"[0-9]{1,10}")
+MAX_ID = 2**31 - 1
 CustomerLike = Customer | Mapping[str, Any]
 """A `Customer`, or a mapping with the API's field names (`{"Email": ...}`)."""
 Page = list[Customer]
@@ -80,7 +87,7 @@ def _body_message(response: httpx.Response) -> str | None:
     """The service's message from an error body; None when the answer carries none."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     items = body if isinstance(body, list) else [body]
     messages = [str(i["Message"]) for i in items if isinstance(i, dict) and i.get("Message")]
@@ -140,57 +147,83 @@ def _check_id(customer_id: int, what: str = "customer_id") -> int:
     return customer_id
 
 
-def _bulk_item(index: int, customer: CustomerLike) -> CustomerUpdateItem:
-    data = _to_customer(customer, f"item {index}").to_dict()
-    if "CustomerID" not in data:
-        raise ValueError(f"item {index} of update_many has no CustomerID")
-    _check_id(data["CustomerID"], f"item {index}'s CustomerID")
-    return CustomerUpdateItem.from_dict(data)
+def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | BulkFailure:
+    """One item of `update_many`, checked against the spec's schema before anything is sent."""
+    if isinstance(customer, Customer | CustomerCreate | CustomerUpdateItem):
+        data = customer.to_dict()
+    elif isinstance(customer, Mapping):
+        data = dict(customer)
+    else:
+        message = f"must be a Customer or a mapping, not {type(customer).__name__}"
+        return BulkFailure(index, None, 400, message, sent=False)
+    cid = data.get("CustomerID")
+    problems = update_problems(data)
+    if problems or not isinstance(cid, int):
+        written = cid if isinstance(cid, int) and not isinstance(cid, bool) else None
+        return BulkFailure(index, written, 400, "; ".join(problems), sent=False)
+    return BulkItem(index, cid, CustomerUpdateItem.from_dict(data))
 
 
-def _batches(customers: Iterable[CustomerLike], size: int) -> Iterator[list[tuple[int, CustomerUpdateItem]]]:
-    numbered = ((i, _bulk_item(i, c)) for i, c in enumerate(customers))
-    while batch := list(itertools.islice(numbered, size)):
+def _batches(
+    customers: Iterable[object], size: int, result: BulkResult
+) -> Iterator[list[BulkItem[CustomerUpdateItem]]]:
+    """Batches of `size` checked items, lazily; items that break the schema go to `result`."""
+    batch: list[BulkItem[CustomerUpdateItem]] = []
+    for index, customer in enumerate(customers):
+        item = _bulk_item(index, customer)
+        if isinstance(item, BulkFailure):
+            result.failed.append(item)
+            continue
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
         yield batch
 
 
 def _record_batch(
-    result: BulkResult,
-    batch: list[tuple[int, CustomerUpdateItem]],
+    plan: BulkPlan[CustomerUpdateItem],
+    batch: list[BulkItem[CustomerUpdateItem]],
     detailed: Response[Any],
     raw: httpx.Response,
 ) -> None:
-    """Fold one bulk answer into `result`; raise when the whole call failed."""
+    """Fold one bulk answer into the plan: item by item, or a refusal of the whole batch (400)."""
+    result = plan.result
     result.batches += 1
     parsed = detailed.parsed
-    status = detailed.status_code
+    status = int(detailed.status_code)
     if status == 200:
-        result.updated.extend(item.customer_id for _, item in batch)
+        result.updated.extend(item.customer_id for item in batch)
     elif status == 206 and isinstance(parsed, list) and len(parsed) == len(batch):
-        for (index, item), outcome in zip(batch, parsed, strict=True):
+        for item, outcome in zip(batch, parsed, strict=True):
             assert isinstance(outcome, WriteResult)
             if outcome.status.startswith("2"):
                 result.updated.append(item.customer_id)
             else:
                 code = int(outcome.status) if outcome.status.isdigit() else 0
-                result.failed.append(BulkFailure(index, item.customer_id, code, outcome.message))
-    elif status in (400, 404):
-        # 404: none of the batch exists. 400: the batch was refused as a whole.
+                result.failed.append(BulkFailure(item.index, item.customer_id, code, outcome.message))
+    elif status == 404:  # none of the batch exists
         per_item = isinstance(parsed, list) and len(parsed) == len(batch)
-        for n, (index, item) in enumerate(batch):
+        for n, item in enumerate(batch):
             message = _message(raw)
             if per_item:
                 error = parsed[n]  # type: ignore[index]
                 if isinstance(error, Error) and isinstance(error.message, str):
                     message = error.message
-            result.failed.append(BulkFailure(index, item.customer_id, status, message))
+            result.failed.append(BulkFailure(item.index, item.customer_id, status, message))
+    elif status == 400:  # refused as a whole: the plan splits it to find the items at fault
+        plan.refused(batch, _message(raw))
+        return
     else:
         raise api_error(raw)
+    plan.answered(batch)
 
 
 def _last_response() -> httpx.Response:
     raw = LAST_RESPONSE.get()
-    assert raw is not None, "the response hook did not run"
+    if raw is None:  # not an assert: those vanish under python -O
+        raise RuntimeError("the response hook did not run (was store.client's httpx client replaced?)")
     return raw
 
 
@@ -199,7 +232,10 @@ def _one_customer(detailed: Response[Any], raw: httpx.Response) -> Customer:
         if not detailed.parsed:
             raise NotFoundError("The Customer record was not found", response=raw)
         customer = detailed.parsed[0]
-        assert isinstance(customer, Customer)
+        if not isinstance(customer, Customer) or _customer_key(customer) is None:
+            raise APIResponseValidationError(
+                "the service sent a customer without a numeric CustomerID", response=raw
+            )
         return customer
     raise api_error(raw)
 
@@ -208,9 +244,15 @@ def _page_answer(detailed: Response[Any], raw: httpx.Response) -> Answer[Custome
     parsed = detailed.parsed
     if detailed.status_code == 200:
         if isinstance(parsed, list):
+            if any(_customer_key(c) is None for c in parsed):
+                bad = APIResponseValidationError(
+                    "the service sent customers without a numeric CustomerID", response=raw
+                )
+                return Answer(200, error=bad)
             return Answer(200, records=parsed)
         what = "a count ({TotalCount})" if isinstance(parsed, CountResult) else "no list of customers"
-        return Answer(200, error=APIError(f"the service answered {what} to a list request", response=raw))
+        invalid = APIResponseValidationError(f"the service answered {what} to a list request", response=raw)
+        return Answer(200, error=invalid)
     return Answer(raw.status_code, message=_body_message(raw), error=api_error(raw))
 
 
@@ -232,7 +274,9 @@ def _count_of(detailed: Response[Any], raw: httpx.Response) -> int:
     if detailed.status_code == 200 and isinstance(detailed.parsed, CountResult):
         total = detailed.parsed.total_count
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-            raise APIError(f"the service answered a count that is not a number: {total!r}", response=raw)
+            raise APIResponseValidationError(
+                f"the service answered a count that is not a whole number: {str(total)[:40]!r}", response=raw
+            )
         return total
     if detailed.status_code == 404:
         raise _count_not_found(raw)
@@ -250,6 +294,15 @@ def _count_not_found(raw: httpx.Response) -> NotFoundError:
     )
 
 
+def _deleted_by_an_earlier_attempt(customer_id: int) -> bool:
+    """Whether a delete's 404 came to a retry after an earlier attempt may have done the delete."""
+    raw = LAST_RESPONSE.get()
+    if raw is None or not raw.extensions.get(MAYBE_PROCESSED):
+        return False
+    log.info("customer %d: the retried delete found it gone; an earlier attempt deleted it", customer_id)
+    return True
+
+
 def _customer_key(customer: Customer) -> int | None:
     cid = customer.customer_id
     return cid if isinstance(cid, int) and not isinstance(cid, bool) else None
@@ -264,7 +317,13 @@ def _written_id(detailed: Response[Any], raw: httpx.Response, expected: int) -> 
     if detailed.status_code == expected and isinstance(parsed, list) and parsed:
         result = parsed[0]
         if isinstance(result, WriteResult):
-            return int(result.value)
+            value = result.value if isinstance(result.value, str) else str(result.value)
+            # ASCII digits only ("²".isdigit() is True), and an id the API can hold
+            if _ID.fullmatch(value) and 1 <= int(value) <= MAX_ID:
+                return int(value)
+            raise APIResponseValidationError(
+                f"the service answered a CustomerID that is not an id: {value[:40]!r}", response=raw
+            )
     raise api_error(raw)
 
 
@@ -294,7 +353,15 @@ class _CustomersBase:
         LAST_RESPONSE.set(None)
         try:
             yield
-        except (httpx.TransportError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (
+            httpx.TransportError,
+            httpx.DecodingError,
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            RecursionError,
+        ) as exc:
             failure = _failure(exc)
             if failure is exc:
                 raise
@@ -322,7 +389,8 @@ def _failure(exc: Exception) -> Exception:
     if raw is None:
         return exc
     if raw.is_success:
-        return APIError(f"unreadable answer ({type(exc).__name__}: {exc})", response=raw)
+        what = "nested too deeply" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+        return APIResponseValidationError(f"unreadable answer ({what[:200]})", response=raw)
     return api_error(raw)
 
 
@@ -480,27 +548,50 @@ class Customers(_CustomersBase):
     ) -> BulkResult:
         """Bulk-update customers (each with its CustomerID) in batches of at most 500.
 
-        Returns which ids were updated and which failed with the service's message, across
-        all batches. A batch the service refuses as a whole (400) or in which no customer
-        exists (404) is reported item by item; authentication, rate-limit and server errors
-        that outlast the retries raise. The input is consumed lazily, one batch at a time, and
-        each item is checked as its batch is formed: an item without a CustomerID raises
-        `ValueError` naming its index, after the batches before it were sent.
+        Returns a `BulkResult`: the ids updated and, by position, every item that was not.
+        Each item is checked against the spec's schema (known fields, types, maximum lengths,
+        a CustomerID that is a positive 32-bit integer) before it is sent; one that breaks it
+        is a failure with `sent=False` and never reaches the service. A batch the service
+        refuses as a whole (400) is split in halves until the refused items are alone, and
+        the rest is applied; a batch in which no customer exists (404) fails item by item.
+        The input is consumed lazily, one batch at a time.
+
+        Authentication, rate-limit, connection and server errors that outlast the retries
+        raise; the exception's `partial_result` attribute is the `BulkResult` of what was
+        finished before it (the items of the batch in flight are in neither list).
         """
         if not 1 <= batch_size <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
-        for batch in _batches(customers, batch_size):
-            body = [item for _, item in batch]
-            detailed, raw = self._call(update_customers.sync_detailed, client=self._store.client, body=body)
-            _record_batch(result, batch, detailed, raw)
+        plan = BulkPlan(_batches(customers, batch_size, result), result=result)
+        try:
+            while (batch := plan.next_batch()) is not None:
+                body = [item.body for item in batch]
+                detailed, raw = self._call(
+                    update_customers.sync_detailed, client=self._store.client, body=body
+                )
+                _record_batch(plan, batch, detailed, raw)
+        except ThreeDCartError as exc:
+            attach_partial(exc, result)
+            raise
         return result
 
     def delete(self, customer_id: int) -> None:
-        """Delete one customer. `NotFoundError` if absent."""
-        detailed, raw = self._call(
-            delete_customer.sync_detailed, _check_id(customer_id), client=self._store.client
-        )
+        """Delete one customer. `NotFoundError` if absent.
+
+        A 404 to a retry, after an earlier attempt may have reached the service (it timed out
+        or failed after sending), means that attempt deleted it: that is a success.
+        """
+        try:
+            detailed, raw = self._call(
+                delete_customer.sync_detailed, _check_id(customer_id), client=self._store.client
+            )
+        except NotFoundError:  # a 404 without a body
+            if _deleted_by_an_earlier_attempt(customer_id):
+                return
+            raise
+        if detailed.status_code == 404 and _deleted_by_an_earlier_attempt(customer_id):
+            return
         _written_id(detailed, raw, 200)
 
 
@@ -628,23 +719,38 @@ class AsyncCustomers(_CustomersBase):
     async def update_many(
         self, customers: Iterable[CustomerLike], *, batch_size: int = MAX_BULK_BATCH
     ) -> BulkResult:
-        """Bulk-update customers in batches of at most 500; see `Customers.update_many`."""
+        """Bulk-update customers in batches of at most 500; see `Customers.update_many`.
+
+        An exception carries the finished part as `partial_result`, as there.
+        """
         if not 1 <= batch_size <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
-        for batch in _batches(customers, batch_size):
-            body = [item for _, item in batch]
-            detailed, raw = await self._call(
-                update_customers.asyncio_detailed, client=self._store.client, body=body
-            )
-            _record_batch(result, batch, detailed, raw)
+        plan = BulkPlan(_batches(customers, batch_size, result), result=result)
+        try:
+            while (batch := plan.next_batch()) is not None:
+                body = [item.body for item in batch]
+                detailed, raw = await self._call(
+                    update_customers.asyncio_detailed, client=self._store.client, body=body
+                )
+                _record_batch(plan, batch, detailed, raw)
+        except ThreeDCartError as exc:
+            attach_partial(exc, result)
+            raise
         return result
 
     async def delete(self, customer_id: int) -> None:
-        """Delete one customer. `NotFoundError` if absent."""
-        detailed, raw = await self._call(
-            delete_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client
-        )
+        """Delete one customer. `NotFoundError` if absent; see `Customers.delete`."""
+        try:
+            detailed, raw = await self._call(
+                delete_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client
+            )
+        except NotFoundError:
+            if _deleted_by_an_earlier_attempt(customer_id):
+                return
+            raise
+        if detailed.status_code == 404 and _deleted_by_an_earlier_attempt(customer_id):
+            return
         _written_id(detailed, raw, 200)
 
 

@@ -2,6 +2,8 @@
 
     ThreeDCartError
     ├── APIError                    the service answered with an error status
+    │   ├── APIResponseValidationError  an answer that cannot be used: too large, undecodable,
+    │   │                               or not the documented shape (any status)
     │   ├── BadRequestError             400
     │   ├── AuthenticationError         401
     │   ├── NotFoundError               404
@@ -13,8 +15,10 @@
     └── PaginationError             a list kept changing too fast to be read completely
 
 Every `APIError` carries the HTTP `status_code`, the service's `message` (from the error
-body, or the status text when the answer has no body) and the `response`. Messages never
-contain credentials.
+body, or the status text when the answer has no body) and the `response`, whose `request`
+is a copy with the credentials replaced by `[redacted]`. Messages never contain
+credentials, and every exception pickles and unpickles (for `ProcessPoolExecutor` and
+`multiprocessing`) without them.
 
 Bad arguments to an SDK method raise the built-in `ValueError` or `TypeError`, naming the
 argument.
@@ -27,6 +31,7 @@ import httpx
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
@@ -39,8 +44,52 @@ __all__ = [
 ]
 
 
+SECRET_HEADERS = frozenset({"privatekey", "token", "authorization", "cookie", "proxy-authorization"})
+REDACTED = "[redacted]"
+
+
+def redact_request(request: httpx.Request) -> httpx.Request:
+    """A copy of `request` (method, URL, headers) whose credentials read `[redacted]`; no body."""
+    headers = [(k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items()]
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def _redact_response(response: httpx.Response) -> httpx.Response:
+    try:
+        request: httpx.Request | None = response.request
+    except RuntimeError:
+        request = None
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        content = b""
+    extensions = {k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")}
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "transfer-encoding", "content-length")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=None if request is None else redact_request(request),
+        extensions=extensions,
+    )
+
+
+def _unpickle(cls: type[ThreeDCartError], args: tuple[object, ...]) -> ThreeDCartError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    return error
+
+
 class ThreeDCartError(Exception):
     """The root of every error the SDK raises about the service."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructors do not survive the default pickling; state travels as __dict__.
+        return (_unpickle, (type(self), self.args), self.__dict__)
 
 
 class APIError(ThreeDCartError):
@@ -53,11 +102,16 @@ class APIError(ThreeDCartError):
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         self.status_code = response.status_code
         self.message = message
-        self.response = response
+        self.response = _redact_response(response)
         super().__init__(f"{response.status_code} {message}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
+
+
+class APIResponseValidationError(APIError):
+    """The service answered something the SDK cannot use: larger than `max_response_bytes`,
+    undecodable, or not the documented shape. Its `status_code` is the answer's status."""
 
 
 class BadRequestError(APIError):
@@ -89,7 +143,7 @@ class APIConnectionError(ThreeDCartError):
 
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)
-        self.request = request
+        self.request = None if request is None else redact_request(request)
 
 
 class APITimeoutError(APIConnectionError):

@@ -498,3 +498,175 @@ class Customer:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+PROPERTY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "CustomerID": {
+        "type": "integer",
+        "format": "int32",
+        "minimum": 1,
+    },
+    "Email": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+    },
+    "Password": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "BillingCompany": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 255,
+    },
+    "BillingFirstName": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "BillingLastName": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "BillingAddress1": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 255,
+    },
+    "BillingAddress2": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "BillingCity": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+    },
+    "BillingState": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+    },
+    "BillingZipCode": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 20,
+    },
+    "BillingCountry": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+    },
+    "BillingPhoneNumber": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "BillingTaxID": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "ShippingCompany": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 255,
+    },
+    "ShippingFirstName": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "ShippingLastName": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "ShippingAddress1": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 255,
+    },
+    "ShippingAddress2": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "ShippingCity": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+    },
+    "ShippingState": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+    },
+    "ShippingZipCode": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 20,
+    },
+    "ShippingCountry": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+    },
+    "ShippingPhoneNumber": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 50,
+    },
+    "ShippingAddressType": {
+        "type": "integer",
+        "format": "int32",
+    },
+    "CustomerGroupID": {
+        "type": "integer",
+        "format": "int32",
+    },
+    "Enabled": {
+        "type": "boolean",
+    },
+    "MailList": {
+        "type": "boolean",
+    },
+    "NonTaxable": {
+        "type": "boolean",
+    },
+    "DisableBillingSameAsShipping": {
+        "type": "boolean",
+    },
+    "Comments": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 255,
+    },
+    "AdditionalField1": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 250,
+    },
+    "AdditionalField2": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 250,
+    },
+    "AdditionalField3": {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 150,
+    },
+    "TotalStoreCredit": {
+        "type": "number",
+        "format": "double",
+    },
+    "ResetPassword": {
+        "type": "boolean",
+    },
+}
+"""The schema of each JSON field as the spec states it (type, format, nullable, bounds, lengths)."""

@@ -13,8 +13,8 @@ T = TypeVar("T", bound="CustomerCreate")
 
 @_attrs_define
 class CustomerCreate:
-    """A customer to create. `Email` and `Password` are required (an empty `Password` is accepted); the CustomerID is
-    assigned by the store.
+    """A customer to create. `Email` and `Password` are required (an empty `Password` is accepted; a null `Email` is
+    refused with 400); the CustomerID is assigned by the store.
 
     """
 

@@ -136,7 +136,8 @@ def sync_detailed(
 
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
-            `Password` is accepted); the CustomerID is assigned by the store.
+            `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
+            the store.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,7 +172,8 @@ def sync(
 
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
-            `Password` is accepted); the CustomerID is assigned by the store.
+            `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
+            the store.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,7 +203,8 @@ async def asyncio_detailed(
 
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
-            `Password` is accepted); the CustomerID is assigned by the store.
+            `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
+            the store.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -234,7 +237,8 @@ async def asyncio(
 
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
-            `Password` is accepted); the CustomerID is assigned by the store.
+            `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
+            the store.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

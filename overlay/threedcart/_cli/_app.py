@@ -1,16 +1,15 @@
-"""The `threedcart` command line: count, list, export, import and sync a store's customers."""
+"""The commands of `threedcart`: options in, one call of the SDK, output out."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import inspect
 import io
 import json
-import logging
 import os
 import sys
-import tempfile
 import time
 import typing
 from collections.abc import Callable, Iterable, Iterator
@@ -20,19 +19,39 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
-import attrs
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from threedcart_customers_client.models import Customer
-from threedcart_customers_client.types import Unset
 
-from ._client import Store
-from ._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
-from ._params import Filters
-from ._sync import DEFAULT_LAG, MIN_LAG, SyncWindow, parse_watermark
-from .errors import ThreeDCartError
+from .._bulk import partial_result
+from .._client import Store
+from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
+from .._params import Filters
+from .._rows import (
+    FIELDS,
+    ImportEncodingError,
+    ImportFileError,
+    ImportFormat,
+    ImportTally,
+    RowFailure,
+    read_rows,
+)
+from .._sync import DEFAULT_LAG, MIN_LAG, SyncWindow, parse_watermark
+from ..errors import ThreeDCartError
+from ._output import (
+    atomic_output,
+    clean,
+    csv_row,
+    deferred_output,
+    install_signal_handlers,
+    json_line,
+    log_verbosely,
+    say_error,
+    stdout_stream,
+)
 
 app = typer.Typer(
     name="threedcart",
@@ -46,8 +65,12 @@ app = typer.Typer(
 customers_app = typer.Typer(help="Count, list, export, import and sync customers.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+# Rich draws tables and progress bars only; customer data reaches them as `Text` (never markup).
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+
+FIELD_NAMES = list(FIELDS)
+CHUNK = 1 << 16
 
 
 class Format(StrEnum):
@@ -57,54 +80,15 @@ class Format(StrEnum):
     csv = "csv"
 
 
-class FileFormat(StrEnum):
-    jsonl = "jsonl"
-    csv = "csv"
+FileFormat = ImportFormat
 
 
 class CLIError(Exception):
     """An error the CLI reports in one line, exiting with status 1."""
 
 
-# --- the API's field names and types, derived from the generated model --------------------------
-def _field_table() -> tuple[list[str], dict[str, type]]:
-    fields = attrs.fields(Customer)
-    markers: dict[str, Any] = {f.name: f"<{f.name}>" for f in fields if f.name != "additional_properties"}
-    sample = Customer(**markers)
-    api_names = list(sample.to_dict())
-    by_attr = {f"<{f.name}>": f.name for f in fields}
-    hints = typing.get_type_hints(Customer)
-    kinds: dict[str, type] = {}
-    for api_name, marker in sample.to_dict().items():
-        attr = by_attr[marker]
-        args = [a for a in typing.get_args(hints[attr]) if a not in (Unset, type(None))]
-        kinds[api_name] = args[0] if args else str
-    return api_names, kinds
-
-
-FIELDS, KINDS = _field_table()
-
-
-def _parse_cell(name: str, text: str) -> Any:
-    kind = KINDS[name]
-    if kind is bool:
-        lowered = text.strip().lower()
-        if lowered in ("true", "1", "yes", "y"):
-            return True
-        if lowered in ("false", "0", "no", "n"):
-            return False
-        raise ValueError(f"{name} must be true or false, not {text!r}")
-    if kind is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"{name} must be an integer, not {text!r}") from None
-    if kind is float:
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"{name} must be a number, not {text!r}") from None
-    return text
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
 
 
 # --- options shared by the commands ------------------------------------------------------------
@@ -142,6 +126,13 @@ UntilOpt = Annotated[
     str | None,
     typer.Option("--updated-until", help="Updated at or before (any date).", rich_help_panel="Filters"),
 ]
+RawCsvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="CSV cells exactly as stored: no ' before text starting with = + - @ (spreadsheet formulas).",
+    ),
+]
 
 
 class _Ctx:
@@ -161,13 +152,14 @@ def _root(
     base_url: BaseUrlOpt = None,
     max_retries: RetriesOpt = 2,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log every request (never its credentials) to stderr.")
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Log the SDK (DEBUG) and every request (never its credentials) to stderr."
+        ),
     ] = False,
 ) -> None:
     if verbose:
-        logging.basicConfig(
-            level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-        )
+        log_verbosely()
     settings = _Ctx()
     settings.secure_url, settings.private_key, settings.token = secure_url, private_key, token
     settings.base_url, settings.max_retries = base_url, max_retries
@@ -233,7 +225,7 @@ def _errors() -> Iterator[None]:
         yield
     except (ThreeDCartError, CLIError, ValueError, TypeError, OSError) as exc:
         name = "" if isinstance(exc, CLIError | ValueError | TypeError) else f"{type(exc).__name__}: "
-        err.print(f"error: {name}{exc}", markup=False)
+        say_error(f"{name}{exc}")
         raise typer.Exit(1) from None
 
 
@@ -242,51 +234,78 @@ def _row(customer: Customer) -> dict[str, Any]:
     return customer.to_dict()
 
 
-def _csv_row(customer: Customer) -> dict[str, Any]:
-    return {k: str(v).lower() if isinstance(v, bool) else v for k, v in customer.to_dict().items()}
-
-
-def _write_csv_header(stream: TextIO) -> csv.DictWriter[str]:
-    writer = csv.DictWriter(stream, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
+def _csv_writer(stream: TextIO) -> csv.DictWriter[str]:
+    writer = csv.DictWriter(stream, fieldnames=FIELD_NAMES, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     return writer
 
 
-def _emit(customers: list[Customer], fmt: Format) -> None:
+_TITLES = {
+    "BillingFirstName": "First name",
+    "BillingLastName": "Last name",
+    "BillingCity": "City",
+    "BillingState": "State",
+    "BillingCountry": "Country",
+    "CustomerGroupID": "Group",
+}
+WIDE_COLUMNS = (
+    "CustomerID",
+    "Email",
+    "BillingFirstName",
+    "BillingLastName",
+    "BillingCity",
+    "BillingState",
+    "BillingCountry",
+    "CustomerGroupID",
+)
+NARROW_COLUMNS = ("CustomerID", "Email", "BillingFirstName", "BillingLastName", "BillingState")
+WIDE_FROM = 120  # terminal columns from which the wide default fits
+
+
+def _cell(value: Any) -> Text:
+    return Text("" if value is None else clean(str(value)), no_wrap=True, overflow="ellipsis")
+
+
+def _table(customers: list[Customer], columns: tuple[str, ...]) -> Table:
+    rows = [_row(c) for c in customers]
+    table = Table()
+    for name in columns:
+        if name == "CustomerID":  # never shortened: the id is what one acts on
+            widest = max((len(str(r.get(name, ""))) for r in rows), default=0)
+            table.add_column(name, justify="right", no_wrap=True, min_width=max(widest, len(name)))
+        else:
+            table.add_column(_TITLES.get(name, name), no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(_cell(row.get(name)) for name in columns))
+    return table
+
+
+def _columns(option: str | None) -> tuple[str, ...]:
+    if option is None:
+        return WIDE_COLUMNS if out.width >= WIDE_FROM else NARROW_COLUMNS
+    names = tuple(n.strip() for n in option.split(",") if n.strip())
+    unknown = [n for n in names if n not in FIELDS]
+    if unknown or not names:
+        raise typer.BadParameter(
+            f"unknown column(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(FIELD_NAMES)}",
+            param_hint="--columns",
+        )
+    return names
+
+
+def _emit(customers: list[Customer], fmt: Format, *, columns: tuple[str, ...], raw_csv: bool) -> None:
     if fmt is Format.json:
-        out.print(json.dumps([_row(c) for c in customers], indent=2, ensure_ascii=False), markup=False)
+        _print(json_line([_row(c) for c in customers], indent=2))
     elif fmt is Format.jsonl:
         for c in customers:
-            out.print(json.dumps(_row(c), ensure_ascii=False), markup=False)
+            _print(json_line(_row(c)))
     elif fmt is Format.csv:
         buffer = io.StringIO()
-        writer = _write_csv_header(buffer)
-        writer.writerows(_csv_row(c) for c in customers)
+        writer = _csv_writer(buffer)
+        writer.writerows(csv_row(_row(c), raw=raw_csv) for c in customers)
         sys.stdout.write(buffer.getvalue())
     else:
-        table = Table()
-        table.add_column("CustomerID", no_wrap=True, justify="right")
-        table.add_column("Email", no_wrap=True, overflow="fold")
-        for title in ("First name", "Last name", "City", "State", "Country", "Group"):
-            table.add_column(title)
-        for c in customers:
-            d = _row(c)
-            table.add_row(
-                *(
-                    "" if d.get(k) is None else str(d.get(k))
-                    for k in (
-                        "CustomerID",
-                        "Email",
-                        "BillingFirstName",
-                        "BillingLastName",
-                        "BillingCity",
-                        "BillingState",
-                        "BillingCountry",
-                        "CustomerGroupID",
-                    )
-                )
-            )
-        out.print(table)
+        out.print(_table(customers, columns))
 
 
 def _progress(label: str) -> Progress:
@@ -313,7 +332,7 @@ def count_cmd(
     Example: threedcart customers count --state FL --updated-since 2026-11-01
     """
     with _errors(), _store(ctx) as store:
-        out.print(store.customers.count(**filters))
+        _print(str(store.customers.count(**filters)))
 
 
 @customers_app.command("list")
@@ -323,15 +342,25 @@ def list_cmd(
     limit: Annotated[int, typer.Option(min=1, max=500, help="Page size (1..500).")] = 20,
     offset: Annotated[int, typer.Option(min=1, help="1-based start position.")] = 1,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Table columns, comma-separated API names (default: what fits the terminal).",
+        ),
+    ] = None,
+    raw_csv: RawCsvOpt = False,
     *,
     filters: Filters,
 ) -> None:
     """One page of customers.
 
-    Example: threedcart customers list --state TX --limit 10 --format table
+    Example: threedcart customers list --state TX --limit 10 --columns CustomerID,Email,BillingCity
     """
+    chosen = _columns(columns)
     with _errors(), _store(ctx) as store:
-        _emit(store.customers.list(limit=limit, offset=offset, **filters), fmt)
+        page = store.customers.list(limit=limit, offset=offset, **filters)
+        _emit(page, fmt, columns=chosen, raw_csv=raw_csv)
 
 
 @customers_app.command("get")
@@ -339,6 +368,7 @@ def get_cmd(
     ctx: typer.Context,
     customer_id: Annotated[int, typer.Argument(min=1, help="CustomerID.")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.json,
+    raw_csv: RawCsvOpt = False,
 ) -> None:
     """One customer by id.
 
@@ -349,19 +379,21 @@ def get_cmd(
         if fmt is Format.table:
             table = Table("Field", "Value")
             for key, value in _row(customer).items():
-                table.add_row(key, "" if value is None else str(value))
+                table.add_row(key, _cell(value))
             out.print(table)
         elif fmt is Format.json:
-            out.print(json.dumps(_row(customer), indent=2, ensure_ascii=False), markup=False)
+            _print(json_line(_row(customer), indent=2))
         else:
-            _emit([customer], fmt)
+            _emit([customer], fmt, columns=(), raw_csv=raw_csv)
 
 
 def _read_one(source: str) -> dict[str, Any]:
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise CLIError(f"cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"{source} is not valid UTF-8 (byte offset {exc.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -381,7 +413,7 @@ def create_cmd(ctx: typer.Context, source: FileArg) -> None:
     Example: echo '{"Email": "ann@example.com"}' | threedcart customers create -
     """
     with _errors(), _store(ctx) as store:
-        out.print(store.customers.create(_read_one(source)))
+        _print(str(store.customers.create(_read_one(source))))
 
 
 @customers_app.command("update")
@@ -396,7 +428,7 @@ def update_cmd(
     """
     with _errors(), _store(ctx) as store:
         store.customers.update(customer_id, _read_one(source))
-        out.print(f"updated {customer_id}")
+        _print(f"updated {customer_id}")
 
 
 @customers_app.command("delete")
@@ -414,22 +446,27 @@ def delete_cmd(
             raise CLIError("not deleted")
         with _store(ctx) as store:
             store.customers.delete(customer_id)
-            out.print(f"deleted {customer_id}")
+            _print(f"deleted {customer_id}")
 
 
 def _write_stream(
-    customers: Iterable[Customer], stream: TextIO, fmt: FileFormat, advance: Callable[[], None]
+    customers: Iterable[Customer],
+    stream: TextIO,
+    fmt: FileFormat,
+    advance: Callable[[], None],
+    *,
+    raw_csv: bool = False,
 ) -> int:
     n = 0
     if fmt is FileFormat.csv:
-        writer = _write_csv_header(stream)
+        writer = _csv_writer(stream)
         for c in customers:
-            writer.writerow(_csv_row(c))
+            writer.writerow(csv_row(_row(c), raw=raw_csv))
             n += 1
             advance()
     else:
         for c in customers:
-            stream.write(json.dumps(_row(c), ensure_ascii=False))
+            stream.write(json_line(_row(c)))
             stream.write("\n")
             n += 1
             advance()
@@ -443,37 +480,43 @@ def _format_of(path: Path, given: FileFormat | None) -> FileFormat:
 
 
 @contextmanager
-def _atomic_output(path: Path) -> Iterator[TextIO]:
-    """A file that appears under `path` only once completely written and on disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+def _output_stream(output: Path) -> Iterator[TextIO]:
+    if str(output) == "-":
+        with stdout_stream() as stream:
             yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    else:
+        with atomic_output(output) as stream:
+            yield stream
 
 
 def _export(
-    store: Store, filters: Filters, output: Path, fmt: FileFormat, concurrency: int, label: str
+    store: Store,
+    filters: Filters,
+    output: Path,
+    fmt: FileFormat,
+    concurrency: int,
+    label: str,
+    raw_csv: bool,
 ) -> int:
     total = store.customers.count(**filters)
     started = time.perf_counter()
-    with _progress(label) as progress, _atomic_output(output) as stream:
+    with _progress(label) as progress, _output_stream(output) as stream:
         task = progress.add_task(label, total=total)
         n = _write_stream(
             store.customers.iter(concurrency=concurrency, **filters),
             stream,
             fmt,
             lambda: progress.advance(task),
+            raw_csv=raw_csv,
         )
     seconds = time.perf_counter() - started
     rate = n / seconds if seconds > 0 else float(n)
-    out.print(f"exported {n} customers to {output} in {seconds:.1f} s ({rate:,.0f} customers/s)")
+    where = "standard output" if str(output) == "-" else str(output)
+    summary = f"exported {n} customers to {where} in {seconds:.1f} s ({rate:,.0f} customers/s)"
+    if str(output) == "-":
+        sys.stderr.write(summary + "\n")  # stdout carries the data
+    else:
+        _print(summary)
     return n
 
 
@@ -481,11 +524,12 @@ def _export(
 @_with_filters
 def export_cmd(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write, or - for stdout.")],
     fmt: Annotated[
         FileFormat | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
+    raw_csv: RawCsvOpt = False,
     *,
     filters: Filters,
 ) -> None:
@@ -494,43 +538,13 @@ def export_cmd(
     Example: threedcart customers export --output customers.jsonl --concurrency 4
     """
     with _errors(), _store(ctx) as store:
-        _export(store, filters, output, _format_of(output, fmt), concurrency, "export")
+        _export(store, filters, output, _format_of(output, fmt), concurrency, "export", raw_csv)
 
 
-Row = tuple[int, dict[str, Any] | str, str]
-"""(row number, the customer or why it cannot be read, the CustomerID as written)."""
-
-
-def _read_rows(path: Path, fmt: FileFormat) -> Iterator[Row]:
-    """The rows of an import file, lazily."""
-    with path.open(encoding="utf-8", newline="") as stream:
-        if fmt is FileFormat.csv:
-            for number, record in enumerate(csv.DictReader(stream), start=2):  # row 1 is the header
-                written_id = str(record.get("CustomerID") or "")
-                try:
-                    unknown = [k for k in record if k not in KINDS]
-                    if unknown:
-                        raise ValueError(f"unknown column(s) {', '.join(map(str, unknown))}")
-                    yield (
-                        number,
-                        {k: _parse_cell(k, v) for k, v in record.items() if v not in ("", None)},
-                        written_id,
-                    )
-                except ValueError as exc:
-                    yield number, str(exc), written_id
-        else:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield number, f"not valid JSON: {exc.msg}", ""
-                    continue
-                if not isinstance(data, dict):
-                    yield number, "not a JSON object", ""
-                    continue
-                yield number, data, str(data.get("CustomerID") or "")
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
 
 
 @customers_app.command("import")
@@ -541,57 +555,104 @@ def import_cmd(
         FileFormat | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
     ] = None,
     errors_to: Annotated[
-        Path | None, typer.Option("--errors", help="Write the failure report here (CSV).")
+        Path | None, typer.Option("--errors", help="Write the failure report here (CSV), always.")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=500, help="Customers per bulk request.")] = 500,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="The file's text encoding (a UTF-8 BOM is always accepted).")
+    ] = "utf-8",
+    raw_csv: RawCsvOpt = False,
 ) -> None:
     """Bulk-update customers from a file; report every row that failed. Exit 1 if any did.
 
+    Every row is checked against the API's schema first; rows that break it are reported
+    with their row number and never sent. A file that cannot be read as a whole (encoding,
+    unknown columns, no CustomerID column, no rows) sends nothing.
+
     Example: threedcart customers import changes.csv --errors failures.csv
     """
-    with _errors():
-        if not source.is_file():
-            raise CLIError(f"{source} does not exist")
-        file_format = _format_of(source, fmt)
-        failures: list[tuple[int, str, str]] = []  # (row, id, message)
-        rows: list[int] = []  # input position -> file row, for the rows sent
-        total_rows = sum(1 for _ in _read_rows(source, file_format))
-
-        with _store(ctx) as store, _progress("import") as progress:
-            task = progress.add_task("import", total=total_rows)
-
-            def sendable() -> Iterator[dict[str, Any]]:
-                for number, row, written_id in _read_rows(source, file_format):
-                    progress.advance(task)
-                    if isinstance(row, str):
-                        failures.append((number, written_id, row))
-                        continue
-                    cid = row.get("CustomerID")
-                    if not isinstance(cid, int) or isinstance(cid, bool) or cid < 1:
-                        failures.append((number, written_id, "missing or invalid CustomerID"))
-                        continue
-                    rows.append(number)
-                    yield row
-
-            result = store.customers.update_many(sendable(), batch_size=batch_size)
-        for failure in result.failed:
-            failures.append((rows[failure.index], str(failure.customer_id), failure.message))
-        failures.sort()
-        _report(failures, errors_to)
-        out.print(f"updated {len(result.updated)} customers; {len(failures)} rows failed")
-        if failures:
-            raise typer.Exit(1)
+    failures: list[RowFailure] = []
+    try:
+        with _errors():
+            _import(ctx, source, fmt, batch_size, encoding, raw_csv, failures, quiet=errors_to is not None)
+    finally:
+        if errors_to is not None:
+            with _errors():
+                _write_report(failures, errors_to)
+    if failures:
+        raise typer.Exit(1)
 
 
-def _report(failures: list[tuple[int, str, str]], path: Path | None) -> None:
-    if path is not None:
-        with path.open("w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream, lineterminator="\n")
-            writer.writerow(["row", "CustomerID", "message"])
-            writer.writerows(failures)
-        return
-    for row, cid, message in failures:
-        err.print(f"row {row}: CustomerID {cid or '-'}: {message}", markup=False)
+def _import(
+    ctx: typer.Context,
+    source: Path,
+    fmt: FileFormat | None,
+    batch_size: int,
+    encoding: str,
+    raw_csv: bool,
+    failures: list[RowFailure],
+    *,
+    quiet: bool,
+) -> None:
+    """Read, check and send; `failures` holds every failed row, also when this raises."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CLIError(f"unknown encoding {encoding!r} (try utf-8, cp1252, latin-1, utf-16)") from None
+    if not source.is_file():
+        raise CLIError(f"{source} does not exist")
+    file_format = _format_of(source, fmt)
+
+    def rows() -> Iterator[Any]:
+        return read_rows(_chunks(source), file_format, name=str(source), encoding=encoding, raw_csv=raw_csv)
+
+    try:  # read the whole file once first: a file that cannot be imported sends nothing
+        total = sum(1 for _ in rows())
+    except ImportEncodingError as exc:
+        hint = "" if encoding.lower().replace("_", "-") != "utf-8" else "; name its encoding with --encoding"
+        failures.append(RowFailure(0, "", str(exc) + hint))
+        raise CLIError(str(exc) + hint) from None
+    except ImportFileError as exc:
+        failures.append(RowFailure(0, "", str(exc)))
+        raise CLIError(str(exc)) from None
+
+    tally = ImportTally()
+    with _store(ctx) as store, _progress("import") as progress:
+        task = progress.add_task("import", total=total)
+
+        def advancing(items: Iterable[Any]) -> Iterator[Any]:
+            for item in items:
+                progress.advance(task)
+                yield item
+
+        try:
+            result = store.customers.update_many(tally.sendable(advancing(rows())), batch_size=batch_size)
+        except ThreeDCartError as exc:
+            done = partial_result(exc)
+            if done is not None:
+                failures.extend(tally.failures(done))
+                if not quiet:
+                    _report(failures)
+                _print(f"updated {len(done.updated)} customers; {len(failures)} rows failed; then stopped")
+            raise
+    failures.extend(tally.failures(result))
+    if not quiet:
+        _report(failures)
+    _print(f"updated {len(result.updated)} customers; {len(failures)} rows failed")
+
+
+def _report(failures: list[RowFailure]) -> None:
+    for failure in failures:
+        sys.stderr.write(
+            clean(f"row {failure.row}: CustomerID {failure.customer_id or '-'}: {failure.message}") + "\n"
+        )
+
+
+def _write_report(failures: list[RowFailure], path: Path) -> None:
+    with atomic_output(path) as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(["row", "CustomerID", "message"])
+        writer.writerows((f.row or "", f.customer_id, f.message) for f in failures)
 
 
 @customers_app.command("sync")
@@ -613,6 +674,7 @@ def sync_cmd(
         ),
     ] = DEFAULT_LAG,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
+    raw_csv: RawCsvOpt = False,
 ) -> None:
     """Export the customers updated since the last sync, then advance the watermark.
 
@@ -623,11 +685,13 @@ def sync_cmd(
     Example: threedcart customers sync --state sync-state.json
     """
     with _errors(), _store(ctx) as store:
+        if output is not None and str(output) == "-":
+            raise CLIError("sync writes a file (it moves the watermark only once the file is complete)")
         since = _read_watermark(state_file, store.store_tz)
         run = store.customers.sync(since, lag=lag, concurrency=concurrency)
         started = time.perf_counter()
         folder = (output or state_file).parent
-        with _progress("sync") as progress, _deferred_output(folder) as sink:
+        with _progress("sync") as progress, deferred_output(folder) as sink:
             task = progress.add_task("sync", total=None)
 
             def advance() -> None:
@@ -636,11 +700,12 @@ def sync_cmd(
                 progress.advance(task)
 
             # the window (and so the default file name) is known once the first answer came
-            n = _write_stream(run, sink.stream, _format_of(output or Path("x.jsonl"), fmt), advance)
+            file_format = _format_of(output or Path("x.jsonl"), fmt)
+            n = _write_stream(run, sink.stream, file_format, advance, raw_csv=raw_csv)
             window = run.window
             if window is None:
                 sink.discard()
-                out.print("nothing to sync yet")
+                _print("nothing to sync yet")
                 return
             target = output or state_file.with_name(
                 f"{state_file.stem}-{window.until.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl"
@@ -654,44 +719,10 @@ def sync_cmd(
             )
         assert run.next_since is not None
         _write_watermark(state_file, run.next_since, target, window)
-        out.print(
+        _print(
             f"exported {n} customers to {target} in {seconds:.1f} s (window {window.describe()}, "
             f"{run.passes} reading(s)); next run from {run.next_since.isoformat()}"
         )
-
-
-class _Sink:
-    """A temporary file that becomes `keep()`'s path once complete and on disk, or disappears."""
-
-    def __init__(self, stream: TextIO, tmp: Path) -> None:
-        self.stream, self.tmp = stream, tmp
-        self.path: Path | None = None
-
-    def keep(self, path: Path) -> None:
-        self.path = path
-
-    def discard(self) -> None:
-        self.path = None
-
-
-@contextmanager
-def _deferred_output(folder: Path) -> Iterator[_Sink]:
-    """Like `_atomic_output`, for a file in `folder` whose name is chosen once it is written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".threedcart-sync.", dir=folder)
-    sink = _Sink(os.fdopen(fd, "w", encoding="utf-8", newline=""), Path(tmp))
-    try:
-        with sink.stream:
-            yield sink
-            sink.stream.flush()
-            os.fsync(sink.stream.fileno())
-        if sink.path is None:
-            sink.tmp.unlink(missing_ok=True)
-        else:
-            os.replace(sink.tmp, sink.path)
-    except BaseException:
-        sink.tmp.unlink(missing_ok=True)
-        raise
 
 
 def _read_watermark(path: Path, tz: tzinfo) -> datetime | None:
@@ -713,14 +744,11 @@ def _write_watermark(path: Path, next_since: datetime, output: Path, window: Syn
         },
         "last_output": str(output),
     }
-    with _atomic_output(path) as stream:
+    with atomic_output(path) as stream:
         json.dump(state, stream, indent=2)
 
 
-def main() -> None:
-    """Entry point of the `threedcart` console script."""
+def run() -> None:
+    """Run the command line (signal handlers first, so that no temporary file outlives it)."""
+    install_signal_handlers()
     app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,204 @@
+"""What the CLI writes: customer data made harmless for terminals and spreadsheets, files
+that appear only when complete (with the umask's mode), and clean-up on SIGTERM and SIGINT."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import signal
+import stat
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from .._rows import STRING_FIELDS, neutralise
+
+# Terminal escape sequences, whole, so that their parameters do not stay behind as text.
+_ESCAPES = re.compile(
+    r"""
+      \x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?    # OSC: hyperlinks (OSC 8), window titles
+    | \x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?         # DCS, SOS, PM, APC strings
+    | \x1b\[[0-?]*[\x20-/]*[@-~]?                    # CSI: colours, cursor movement, erasing
+    | \x9b[0-?]*[\x20-/]*[@-~]?                      # CSI, 8-bit
+    | \x9d[^\x07\x1b\x9c]*(?:\x07|\x9c)?             # OSC, 8-bit
+    | \x1b[\x20-/]*[0-~]?                            # any other escape
+    """,
+    re.VERBOSE,
+)
+# C1 controls are raw bytes to some terminals; JSON may escape any character.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def clean(text: str) -> str:
+    """`text` for a terminal line: no escape sequences, no control or bidi characters, no breaks."""
+    if text.isprintable():
+        return text
+    text = _ESCAPES.sub("", text)
+    return "".join(
+        ch if ch.isprintable() else " " if ch in "\t\n\r" or unicodedata.category(ch)[0] == "Z" else ""
+        for ch in text
+    )
+
+
+def json_line(data: Any, *, indent: int | None = None) -> str:
+    """JSON text that is safe on a terminal too (C1 controls and line separators escaped)."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    if text.isascii():
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def csv_row(data: dict[str, Any], *, raw: bool) -> dict[str, Any]:
+    """A customer's cells: booleans as `true`/`false`; text that a spreadsheet would run as a
+    formula (`=`, `+`, `-`, `@`, tab, CR first) prefixed with `'` unless `raw`."""
+    row: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif not raw and isinstance(value, str) and key in STRING_FIELDS:
+            value = neutralise(value)
+        row[key] = value
+    return row
+
+
+def say_error(message: str) -> None:
+    """One line on stderr, never wrapped, never markup."""
+    sys.stderr.write(f"error: {clean(message)}\n")
+    sys.stderr.flush()
+
+
+# --- logging -------------------------------------------------------------------------------
+class _CleanFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return clean(super().format(record))
+
+
+def log_verbosely() -> None:
+    """`-v`: the SDK's own log at DEBUG and httpx's requests at INFO, on stderr; nothing else."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CleanFormatter("%(levelname)s %(name)s: %(message)s"))
+    for name, level in (("threedcart", logging.DEBUG), ("httpx", logging.INFO)):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+# --- files -----------------------------------------------------------------------------------
+_TEMPORARY: set[Path] = set()
+
+
+def _remove_temporary() -> None:
+    for path in list(_TEMPORARY):
+        with contextlib.suppress(OSError):
+            path.unlink()
+        _TEMPORARY.discard(path)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # Unwind like an exception, so that every `with` removes what it made, then exit 128+n.
+    raise SystemExit(128 + signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGINT unwind the command (temporary files removed) and exit 128 + signal."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _terminate)
+    atexit.register(_remove_temporary)
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a new file gets from open() (0666 less the umask), or the mode `path` has."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+@contextmanager
+def _temporary(folder: Path, prefix: str, mode: int) -> Iterator[tuple[TextIO, Path]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=prefix, dir=folder)
+    tmp = Path(name)
+    _TEMPORARY.add(tmp)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            yield stream, tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _TEMPORARY.discard(tmp)
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[TextIO]:
+    """A file that appears under `path` only once completely written and on disk."""
+    with _temporary(path.parent, f".{path.name}.", _mode_for(path)) as (stream, tmp):
+        try:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def stdout_stream() -> Iterator[TextIO]:
+    """Standard output as UTF-8 text without newline translation (for `-o -`)."""
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+    sys.stdout.flush()
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        stream.detach()
+
+
+class Sink:
+    """A temporary file that becomes `keep()`'s path once complete and on disk, or disappears."""
+
+    def __init__(self, stream: TextIO, tmp: Path) -> None:
+        self.stream, self.tmp = stream, tmp
+        self.path: Path | None = None
+
+    def keep(self, path: Path) -> None:
+        self.path = path
+
+    def discard(self) -> None:
+        self.path = None
+
+
+@contextmanager
+def deferred_output(folder: Path) -> Iterator[Sink]:
+    """Like `atomic_output`, for a file in `folder` whose name is chosen once it is written."""
+    with _temporary(folder, ".threedcart-sync.", _mode_for(folder / ".threedcart-sync.new")) as (stream, tmp):
+        sink = Sink(stream, tmp)
+        try:
+            yield sink
+            stream.flush()
+            os.fsync(stream.fileno())
+            if sink.path is None:
+                tmp.unlink(missing_ok=True)
+            else:
+                if sink.path.exists():
+                    os.chmod(tmp, _mode_for(sink.path))
+                os.replace(tmp, sink.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

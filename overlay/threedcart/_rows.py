@@ -1,0 +1,415 @@
+"""Customer rows checked against the spec, and import files read into numbered rows (no I/O).
+
+The rules come from the generated model: `PROPERTY_SCHEMAS` is written into
+`threedcart_customers_client/models/customer.py` by the project's generator template from
+`openapi/customers.yaml` (types, formats, nullability, bounds, maximum lengths), so a
+change of the spec changes the checks with `make generate`, and `make check-generated`
+fails if they drift.
+
+Reading an import file is a pure function of its bytes: `read_rows(chunks, ...)` decodes
+them, numbers the rows as the file shows them and checks every row, yielding an `ImportRow`
+to send or a `RowFailure` to report. `ImportTally` maps `update_many`'s answers back to
+file rows. The CLI only opens the file and prints.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import itertools
+import json
+import math
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from threedcart_customers_client.models.customer import PROPERTY_SCHEMAS
+
+from ._bulk import BulkResult
+
+ID_FIELD = "CustomerID"
+
+_KINDS: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+_FORMAT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+# a cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """What the spec allows in one field of a Customer."""
+
+    name: str
+    kind: type  # str, int, float or bool
+    nullable: bool = False
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def problem(self, value: object) -> str | None:
+        """Why `value` cannot be sent in this field, or None when it can."""
+        if value is None:
+            return None if self.nullable else f"{self.name} must not be null"
+        kind = self.kind
+        if kind is bool:
+            ok = isinstance(value, bool)
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if ok and not math.isfinite(value):  # type: ignore[arg-type]
+                return f"{self.name} must be a finite number"
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            return f"{self.name} must be {_KIND_NAMES[kind]}, not {_json_type(value)}"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                return f"{self.name} must be at least {_number(self.minimum)}, not {value}"
+            if self.maximum is not None and value > self.maximum:
+                return f"{self.name} must be at most {_number(self.maximum)}, not {value}"
+        if isinstance(value, str):
+            if self.max_length is not None and len(value) > self.max_length:
+                return f"{self.name} is longer than {self.max_length} characters ({len(value)})"
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return f"{self.name} is not valid Unicode (it contains a lone surrogate)"
+        return None
+
+    def parse(self, text: str) -> Any:
+        """A CSV cell's value for this field (`true`/`false`, integers, numbers or the text)."""
+        kind = self.kind
+        if kind is str:
+            return text
+        cleaned = text.strip()
+        if kind is bool:
+            lowered = cleaned.lower()
+            if lowered in ("true", "1", "yes", "y"):
+                return True
+            if lowered in ("false", "0", "no", "n"):
+                return False
+            raise ValueError(f"{self.name} must be true or false, not {text!r}")
+        if kind is int:
+            try:
+                return int(cleaned)
+            except ValueError:
+                raise ValueError(f"{self.name} must be an integer, not {text!r}") from None
+        try:
+            return float(cleaned)
+        except ValueError:
+            raise ValueError(f"{self.name} must be a number, not {text!r}") from None
+
+
+_KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
+    kind = _KINDS[schema["type"]]
+    low, high = _FORMAT_BOUNDS.get(schema.get("format", ""), (None, None))
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    return FieldRule(
+        name,
+        kind,
+        nullable=bool(schema.get("nullable")),
+        max_length=schema.get("maxLength"),
+        minimum=max(x for x in (minimum, low) if x is not None) if (minimum, low) != (None, None) else None,
+        maximum=min(x for x in (maximum, high) if x is not None) if (maximum, high) != (None, None) else None,
+    )
+
+
+FIELDS: dict[str, FieldRule] = {name: _rule(name, schema) for name, schema in PROPERTY_SCHEMAS.items()}
+"""The Customer's fields by their API names, in the spec's order."""
+STRING_FIELDS = frozenset(name for name, rule in FIELDS.items() if rule.kind is str)
+
+
+def customer_problems(data: Mapping[str, Any]) -> list[str]:
+    """Everything in a customer (API names) that the spec refuses: unknown fields, types, lengths."""
+    unknown = [str(k) for k in data if k not in FIELDS]
+    problems = [f"unknown field(s) {', '.join(unknown)}{_did_you_mean(unknown)}"] if unknown else []
+    problems.extend(p for k, v in data.items() if k in FIELDS and (p := FIELDS[k].problem(v)))
+    return problems
+
+
+def update_problems(data: Mapping[str, Any]) -> list[str]:
+    """`customer_problems`, plus: an update must name its CustomerID."""
+    problems = customer_problems(data)
+    if data.get(ID_FIELD) is None and not any(p.startswith(ID_FIELD) for p in problems):
+        problems.insert(0, f"missing {ID_FIELD}")
+    return problems
+
+
+def _did_you_mean(names: Iterable[str]) -> str:
+    by_lower = {n.lower(): n for n in FIELDS}
+    hints = []
+    for name in names:
+        match = difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=0.75)
+        if match:
+            hints.append(f"{name} -> {by_lower[match[0]]}")
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
+
+
+# --- CSV cells that a spreadsheet would run as formulas ------------------------------------------
+def neutralise(value: str) -> str:
+    """`value` as a spreadsheet shows it as text: a cell starting a formula gets a leading `'`.
+
+    Quotes already in front of a formula character get one more, so `restore` is exact.
+    """
+    if value and value.lstrip("'")[:1] in FORMULA_TRIGGERS:
+        return "'" + value
+    return value
+
+
+def restore(value: str) -> str:
+    """The inverse of `neutralise` (a cell `'=1+1` reads `=1+1`; `'t Hooft` is left alone)."""
+    if value.startswith("'") and value.lstrip("'")[:1] in FORMULA_TRIGGERS:
+        return value[1:]
+    return value
+
+
+# --- import files --------------------------------------------------------------------------------
+class ImportFormat(StrEnum):
+    """The formats of an import file."""
+
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (found before any of it is sent)."""
+
+
+class ImportEncodingError(ImportFileError):
+    """The file's bytes are not text in the given encoding."""
+
+    def __init__(self, message: str, *, offset: int, line: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """A row that passed every check: the customer to send (API names)."""
+
+    row: int
+    """The row's number as the file shows it: the line of a JSONL file, the record of a CSV
+    file (its header is row 1), as a spreadsheet numbers them."""
+    customer: dict[str, Any]
+    written_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowFailure:
+    """A row that was not imported, and why."""
+
+    row: int
+    customer_id: str
+    """The CustomerID as the file wrote it ("" when there was none)."""
+    message: str
+
+
+def read_rows(
+    chunks: Iterable[bytes],
+    fmt: ImportFormat,
+    *,
+    name: str = "the file",
+    encoding: str = "utf-8",
+    raw_csv: bool = False,
+) -> Iterator[ImportRow | RowFailure]:
+    """The rows of an import file, lazily, from its bytes (any chunking).
+
+    Raises `ImportFileError` for what concerns the whole file: bytes that are not `encoding`
+    (`ImportEncodingError`, with the byte offset), a CSV header with unknown or repeated
+    columns or without CustomerID, a file without any row. CSV cells are typed by the
+    schema and an empty cell is left out (the field stays unchanged); unless `raw_csv`, a
+    string cell that `neutralise` protected (`'=...`) is restored.
+    """
+    lines = _lines(chunks, encoding, name)
+    rows = _csv_rows(lines, name, raw_csv) if fmt is ImportFormat.csv else _jsonl_rows(lines)
+    any_row = False
+    for row in rows:
+        any_row = True
+        yield row
+    if not any_row:
+        what = "has a header but no rows" if fmt is ImportFormat.csv else "holds no rows"
+        raise ImportFileError(f"{name} {what}")
+
+
+def _lines(chunks: Iterable[bytes], encoding: str, name: str) -> Iterator[str]:
+    """Text lines with their ends, decoded incrementally; a UTF-8 BOM is dropped."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+    except LookupError:
+        raise ImportFileError(f"unknown encoding {encoding!r}") from None
+    fed = lines_done = 0
+    first = True
+    pending = ""
+    for chunk in itertools.chain((c for c in chunks if c), [b""]):
+        buffered = len(decoder.getstate()[0])
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            before = exc.object[: exc.start].decode(encoding, errors="replace")
+            line = lines_done + pending.count("\n") + before.count("\n") + 1
+            offset = fed - buffered + exc.start
+            bad = exc.object[exc.start : exc.end].hex(" ").upper() or "end of file"
+            raise ImportEncodingError(
+                f"{name} is not valid {encoding}: byte(s) {bad} at offset {offset} (line {line})",
+                offset=offset,
+                line=line,
+            ) from None
+        fed += len(chunk)
+        if first and text:
+            text, first = text.removeprefix("\ufeff"), False
+        pending += text
+        if "\n" in pending:
+            *complete, pending = pending.split("\n")
+            for line_text in complete:
+                lines_done += 1
+                yield line_text + "\n"
+    if pending:
+        yield pending
+
+
+def _jsonl_rows(lines: Iterable[str]) -> Iterator[ImportRow | RowFailure]:
+    for number, line in enumerate(lines, start=1):
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as exc:
+            yield RowFailure(number, "", f"not valid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except (ValueError, RecursionError) as exc:
+            yield RowFailure(number, "", f"not valid JSON: {exc}")
+            continue
+        if not isinstance(data, dict):
+            yield RowFailure(number, "", "not a JSON object (one customer per line)")
+            continue
+        written = data.get(ID_FIELD)
+        written_id = "" if written is None else str(written)
+        problems = update_problems(data)
+        if problems:
+            yield RowFailure(number, written_id, "; ".join(problems))
+        else:
+            yield ImportRow(number, data, written_id)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _csv_rows(lines: Iterable[str], name: str, raw: bool) -> Iterator[ImportRow | RowFailure]:
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ImportFileError(f"{name}: the header row is not valid CSV ({exc})") from None
+    if not header or not any(cell.strip() for cell in header):
+        raise ImportFileError(f"{name} is empty: its first row must name the columns (CustomerID, ...)")
+    columns = [cell.strip() for cell in header]
+    _check_header(columns, name)
+    rules = [FIELDS[c] for c in columns]
+    id_at = columns.index(ID_FIELD)
+    number = 1
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RowFailure(number, "", f"not valid CSV: {exc}")
+            continue
+        if not cells:
+            continue  # a blank line
+        id_cell = cells[id_at].strip() if id_at < len(cells) else ""
+        if len(cells) != len(columns):
+            yield RowFailure(number, id_cell, f"has {len(cells)} cells; the header has {len(columns)}")
+            continue
+        data: dict[str, Any] = {}
+        problems: list[str] = []
+        for rule, cell in zip(rules, cells, strict=True):
+            if cell == "":
+                continue  # an empty cell leaves the field as it is
+            if rule.kind is str and not raw:
+                cell = restore(cell)
+            try:
+                data[rule.name] = rule.parse(cell)
+            except ValueError as exc:
+                problems.append(str(exc))
+        id_unreadable = any(p.startswith(ID_FIELD) for p in problems)
+        missing = f"missing {ID_FIELD}"
+        problems.extend(p for p in update_problems(data) if not (id_unreadable and p == missing))
+        if problems:
+            yield RowFailure(number, id_cell, "; ".join(dict.fromkeys(problems)))
+        else:
+            yield ImportRow(number, data, id_cell)
+
+
+def _check_header(columns: list[str], name: str) -> None:
+    unknown = [c or f"(unnamed column {i + 1})" for i, c in enumerate(columns) if c not in FIELDS]
+    if unknown:
+        raise ImportFileError(
+            f"{name}: unknown column(s) {', '.join(unknown)}{_did_you_mean(unknown)}; "
+            "columns are the API's field names (CustomerID, Email, BillingCity, ...)"
+        )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ImportFileError(f"{name}: column(s) {', '.join(repeated)} appear more than once")
+    if ID_FIELD not in columns:
+        raise ImportFileError(f"{name} has no {ID_FIELD} column: each row must name the customer it updates")
+
+
+class ImportTally:
+    """Which file row each sent customer came from, and every failure by file row."""
+
+    def __init__(self) -> None:
+        self.rows_read = 0
+        self._refused: list[RowFailure] = []
+        self._sent_rows = array("q")  # position given to update_many -> file row
+
+    def sendable(self, rows: Iterable[ImportRow | RowFailure]) -> Iterator[dict[str, Any]]:
+        """The customers to give `update_many`; failed rows are kept for the report."""
+        for row in rows:
+            self.rows_read += 1
+            if isinstance(row, RowFailure):
+                self._refused.append(row)
+                continue
+            self._sent_rows.append(row.row)
+            yield row.customer
+
+    def failures(self, result: BulkResult) -> list[RowFailure]:
+        """Every failed row, by file row: those refused here and those `result` reports."""
+        failed = list(self._refused)
+        for failure in result.failed:
+            written = "" if failure.customer_id is None else str(failure.customer_id)
+            failed.append(RowFailure(self._sent_rows[failure.index], written, failure.message))
+        failed.sort(key=lambda f: f.row)
+        return failed
