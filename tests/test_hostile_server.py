@@ -620,3 +620,35 @@ def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def test_a_per_call_timeout_reaches_the_request() -> None:
+    def slow(sock: socket.socket, n: int, seen: Seen) -> None:
+        time.sleep(0.6)
+        answer(sock, 200, json.dumps([CUSTOMER]).encode())
+
+    with HostileServer(slow) as server:
+        for result in both(server.url, lambda c: c.get(1, timeout=0.2), timeout=5):  # type: ignore[attr-defined]
+            assert isinstance(result, errors.APITimeoutError), result
+        for result in both(server.url, lambda c: c.get(1), timeout=5):  # type: ignore[attr-defined]
+            assert getattr(result, "customer_id", None) == 1
+        with store(server.url, timeout=5) as s:
+            assert [c.customer_id for c in s.customers.iter(timeout=2)] == [1]
+            with pytest.raises(TypeError, match="timeout"):
+                s.customers.count(timeout="soon")  # type: ignore[arg-type]
+
+
+def test_checks_survive_python_dash_o() -> None:
+    body = b'[{"CustomerID": "abc", "Email": "x"}]'
+    with HostileServer(lambda sock, n, seen: answer(sock, 200, body)) as server:
+        code = (
+            "import threedcart\n"
+            "s = threedcart.Store(secure_url='https://s', private_key='k', token='t',"
+            f" base_url='{server.url}')\n"
+            "try:\n    s.customers.get(1)\nexcept threedcart.errors.APIResponseValidationError as e:\n"
+            "    print('refused:', e.message)\n"
+        )
+        done = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "refused: the service sent a customer without a numeric CustomerID", (
+        done.stderr
+    )

@@ -35,9 +35,15 @@ from ._constants import (
 )
 from ._resources import AsyncCustomers, Customers, aremember_response, remember_response
 from ._throttle import RateLimit, Throttle
-from ._transport import AsyncRetryTransport, CallOptions, RetryPolicy, RetryTransport, deadline_transport
+from ._transport import (
+    AsyncRetryTransport,
+    CallOptions,
+    RetryPolicy,
+    RetryTransport,
+    TimeoutLike,
+    deadline_transport,
+)
 
-TimeoutLike = float | httpx.Timeout
 VerifyLike = bool | str | ssl.SSLContext
 ProxyLike = str | httpx.URL | httpx.Proxy
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 from threedcart_customers_client.api.customers import (
@@ -45,7 +45,7 @@ from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, clas
 from ._params import Filters, query_params
 from ._rows import update_problems
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_PASSES, SyncCore, SyncWindow
-from ._transport import CALL_OPTIONS, MAYBE_PROCESSED
+from ._transport import CALL_OPTIONS, MAYBE_PROCESSED, TimeoutLike
 from .errors import (
     APIConnectionError,
     APIError,
@@ -345,6 +345,13 @@ class _CustomersBase:
     def __init__(self, store: _BaseStore) -> None:
         self._store = store
 
+    def _timed(self, timeout: TimeoutLike | None) -> Self:
+        """This resource, or the same on a `with_options(timeout=...)` view for one call."""
+        if timeout is None:
+            return self
+        view: Any = self._store.with_options(timeout=timeout)
+        return view.customers  # type: ignore[no-any-return]
+
     @contextmanager
     def _calling(self) -> Iterator[None]:
         """Around one generated operation: this store's call options in, typed errors out."""
@@ -414,19 +421,28 @@ class Customers(_CustomersBase):
             detailed = op(*args, **kwargs)
         return detailed, _last_response()
 
-    def get(self, customer_id: int) -> Customer:
+    def get(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> Customer:
         """The customer with this CustomerID. Raises `NotFoundError` if there is none."""
+        self = self._timed(timeout)
         detailed, raw = self._call(
             get_customer.sync_detailed, _check_id(customer_id), client=self._store.client
         )
         return _one_customer(detailed, raw)
 
-    def list(self, *, limit: int = MAX_PAGE_SIZE, offset: int = 1, **filters: Unpack[Filters]) -> Page:
+    def list(
+        self,
+        *,
+        limit: int = MAX_PAGE_SIZE,
+        offset: int = 1,
+        timeout: TimeoutLike | None = None,
+        **filters: Unpack[Filters],
+    ) -> Page:
         """One page of customers: `limit` (1..500) from the 1-based `offset`, in the service's order.
 
         A page past the end, or no match at all, is `[]` (the API answers 404 or 400 there,
         with or without a body). `group_id` lists one customer group's customers.
         """
+        self = self._timed(timeout)
         _validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), self._store.store_tz)
         answer = self._fetch(group_id, params, PageRequest(offset, limit, 0))
@@ -445,12 +461,13 @@ class Customers(_CustomersBase):
             return _failed_answer(exc)
         return _page_answer(detailed, raw)
 
-    def count(self, **filters: Unpack[Filters]) -> int:
+    def count(self, *, timeout: TimeoutLike | None = None, **filters: Unpack[Filters]) -> int:
         """How many customers match the filters (the API's `countonly=1`).
 
         A 404 is never 0 here (the service counts 0 with a 200): it raises `NotFoundError`
         suggesting a wrong `base_url`.
         """
+        self = self._timed(timeout)
         group_id, params = query_params(dict(filters), self._store.store_tz)
         return self._count(group_id, params)
 
@@ -469,6 +486,7 @@ class Customers(_CustomersBase):
         self,
         since: datetime | None = None,
         *,
+        timeout: TimeoutLike | None = None,
         lag: float = DEFAULT_LAG,
         page_size: int = MAX_PAGE_SIZE,
         concurrency: int = 1,
@@ -481,12 +499,18 @@ class Customers(_CustomersBase):
         when incomplete: keep the old one). The window closes at the store's clock (its `Date`
         header) minus `lag` seconds. See the README's "Incremental sync".
         """
+        self = self._timed(timeout)
         _validate_paging(page_size, concurrency)
         core = SyncCore(since, tz=self._store.store_tz, lag=lag, max_passes=max_passes)
         return SyncRun(self, core, page_size, concurrency)
 
     def iter(
-        self, *, page_size: int = MAX_PAGE_SIZE, concurrency: int = 1, **filters: Unpack[Filters]
+        self,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        concurrency: int = 1,
+        timeout: TimeoutLike | None = None,
+        **filters: Unpack[Filters],
     ) -> Iterator[Customer]:
         """Every matching customer once, page after page, while the store may change.
 
@@ -497,6 +521,7 @@ class Customers(_CustomersBase):
         pages are fetched at once (threads); customers still arrive in page order. Memory
         holds at most `concurrency + 1` pages and 8 bytes per customer yielded.
         """
+        self = self._timed(timeout)
         _validate_paging(page_size, concurrency)
         group_id, params = query_params(dict(filters), self._store.store_tz)
         return self._drive(_pager(page_size, concurrency), group_id, params)
@@ -529,14 +554,16 @@ class Customers(_CustomersBase):
                 stale.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def create(self, customer: CustomerLike) -> int:
+    def create(self, customer: CustomerLike, *, timeout: TimeoutLike | None = None) -> int:
         """Create a customer; its new CustomerID. `Email` is required; `Password` defaults to ""."""
+        self = self._timed(timeout)
         body = _create_body(customer)
         detailed, raw = self._call(create_customer.sync_detailed, client=self._store.client, body=body)
         return _written_id(detailed, raw, 201)
 
-    def update(self, customer_id: int, customer: CustomerLike) -> None:
+    def update(self, customer_id: int, customer: CustomerLike, *, timeout: TimeoutLike | None = None) -> None:
         """Change the fields given (and only those) of one customer. `NotFoundError` if absent."""
+        self = self._timed(timeout)
         body = _to_customer(customer)
         detailed, raw = self._call(
             update_customer.sync_detailed, _check_id(customer_id), client=self._store.client, body=body
@@ -544,7 +571,11 @@ class Customers(_CustomersBase):
         _written_id(detailed, raw, 200)
 
     def update_many(
-        self, customers: Iterable[CustomerLike], *, batch_size: int = MAX_BULK_BATCH
+        self,
+        customers: Iterable[CustomerLike],
+        *,
+        timeout: TimeoutLike | None = None,
+        batch_size: int = MAX_BULK_BATCH,
     ) -> BulkResult:
         """Bulk-update customers (each with its CustomerID) in batches of at most 500.
 
@@ -560,6 +591,7 @@ class Customers(_CustomersBase):
         raise; the exception's `partial_result` attribute is the `BulkResult` of what was
         finished before it (the items of the batch in flight are in neither list).
         """
+        self = self._timed(timeout)
         if not 1 <= batch_size <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
@@ -576,12 +608,13 @@ class Customers(_CustomersBase):
             raise
         return result
 
-    def delete(self, customer_id: int) -> None:
+    def delete(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> None:
         """Delete one customer. `NotFoundError` if absent.
 
         A 404 to a retry, after an earlier attempt may have reached the service (it timed out
         or failed after sending), means that attempt deleted it: that is a success.
         """
+        self = self._timed(timeout)
         try:
             detailed, raw = self._call(
                 delete_customer.sync_detailed, _check_id(customer_id), client=self._store.client
@@ -608,15 +641,24 @@ class AsyncCustomers(_CustomersBase):
             detailed = await op(*args, **kwargs)
         return detailed, _last_response()
 
-    async def get(self, customer_id: int) -> Customer:
+    async def get(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> Customer:
         """The customer with this CustomerID. Raises `NotFoundError` if there is none."""
+        self = self._timed(timeout)
         detailed, raw = await self._call(
             get_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client
         )
         return _one_customer(detailed, raw)
 
-    async def list(self, *, limit: int = MAX_PAGE_SIZE, offset: int = 1, **filters: Unpack[Filters]) -> Page:
+    async def list(
+        self,
+        *,
+        limit: int = MAX_PAGE_SIZE,
+        offset: int = 1,
+        timeout: TimeoutLike | None = None,
+        **filters: Unpack[Filters],
+    ) -> Page:
         """One page of customers; see `Customers.list`."""
+        self = self._timed(timeout)
         _validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), self._store.store_tz)
         answer = await self._fetch(group_id, params, PageRequest(offset, limit, 0))
@@ -636,8 +678,9 @@ class AsyncCustomers(_CustomersBase):
             return _failed_answer(exc)
         return _page_answer(detailed, raw)
 
-    async def count(self, **filters: Unpack[Filters]) -> int:
+    async def count(self, *, timeout: TimeoutLike | None = None, **filters: Unpack[Filters]) -> int:
         """How many customers match the filters; see `Customers.count`."""
+        self = self._timed(timeout)
         group_id, params = query_params(dict(filters), self._store.store_tz)
         return await self._count(group_id, params)
 
@@ -656,20 +699,28 @@ class AsyncCustomers(_CustomersBase):
         self,
         since: datetime | None = None,
         *,
+        timeout: TimeoutLike | None = None,
         lag: float = DEFAULT_LAG,
         page_size: int = MAX_PAGE_SIZE,
         concurrency: int = 1,
         max_passes: int = DEFAULT_MAX_PASSES,
     ) -> AsyncSyncRun:
         """The customers updated since `since`, once each (`async for`); see `Customers.sync`."""
+        self = self._timed(timeout)
         _validate_paging(page_size, concurrency)
         core = SyncCore(since, tz=self._store.store_tz, lag=lag, max_passes=max_passes)
         return AsyncSyncRun(self, core, page_size, concurrency)
 
     def iter(
-        self, *, page_size: int = MAX_PAGE_SIZE, concurrency: int = 1, **filters: Unpack[Filters]
+        self,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        concurrency: int = 1,
+        timeout: TimeoutLike | None = None,
+        **filters: Unpack[Filters],
     ) -> AsyncIterator[Customer]:
         """Every matching customer once (`async for`), with tasks; see `Customers.iter`."""
+        self = self._timed(timeout)
         _validate_paging(page_size, concurrency)
         group_id, params = query_params(dict(filters), self._store.store_tz)
         return self._drive(_pager(page_size, concurrency), group_id, params)
@@ -700,16 +751,20 @@ class AsyncCustomers(_CustomersBase):
             for _, stale in pending:
                 stale.cancel()
 
-    async def create(self, customer: CustomerLike) -> int:
+    async def create(self, customer: CustomerLike, *, timeout: TimeoutLike | None = None) -> int:
         """Create a customer; its new CustomerID. `Email` is required; `Password` defaults to ""."""
+        self = self._timed(timeout)
         body = _create_body(customer)
         detailed, raw = await self._call(
             create_customer.asyncio_detailed, client=self._store.client, body=body
         )
         return _written_id(detailed, raw, 201)
 
-    async def update(self, customer_id: int, customer: CustomerLike) -> None:
+    async def update(
+        self, customer_id: int, customer: CustomerLike, *, timeout: TimeoutLike | None = None
+    ) -> None:
         """Change the fields given (and only those) of one customer. `NotFoundError` if absent."""
+        self = self._timed(timeout)
         body = _to_customer(customer)
         detailed, raw = await self._call(
             update_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client, body=body
@@ -717,12 +772,17 @@ class AsyncCustomers(_CustomersBase):
         _written_id(detailed, raw, 200)
 
     async def update_many(
-        self, customers: Iterable[CustomerLike], *, batch_size: int = MAX_BULK_BATCH
+        self,
+        customers: Iterable[CustomerLike],
+        *,
+        timeout: TimeoutLike | None = None,
+        batch_size: int = MAX_BULK_BATCH,
     ) -> BulkResult:
         """Bulk-update customers in batches of at most 500; see `Customers.update_many`.
 
         An exception carries the finished part as `partial_result`, as there.
         """
+        self = self._timed(timeout)
         if not 1 <= batch_size <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
@@ -739,8 +799,9 @@ class AsyncCustomers(_CustomersBase):
             raise
         return result
 
-    async def delete(self, customer_id: int) -> None:
+    async def delete(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> None:
         """Delete one customer. `NotFoundError` if absent; see `Customers.delete`."""
+        self = self._timed(timeout)
         try:
             detailed, raw = await self._call(
                 delete_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client

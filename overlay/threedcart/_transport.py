@@ -37,6 +37,9 @@ from ._constants import (
 from ._throttle import Throttle
 from .errors import APIResponseValidationError
 
+TimeoutLike = float | httpx.Timeout
+"""Seconds, or an `httpx.Timeout` for each phase."""
+
 MAYBE_PROCESSED = "threedcart_maybe_processed"
 """Response extension: an earlier attempt of this request may have reached the service."""
 _CREDENTIAL_HEADERS = ("PrivateKey", "Token", "SecureURL")
