@@ -19,12 +19,14 @@ NODE_BIN := $(NODE_DIR)/node_modules/.bin
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: help venv node generate check-generated lint lint-python lint-spec test test-python demo bench fuzz clean
+.PHONY: help venv node generate check-generated lint lint-python lint-spec test test-python demo bench fuzz clean \
+	api-diff release-spec docs
 
 help:
 	@echo "make demo   - set everything up and run the tour of the CLI against the local mock"
 	@echo "make test   - set everything up and run every check and test"
-	@echo "make generate | check-generated | lint | bench | fuzz | clean"
+	@echo "make docs   - build the offline HTML API reference, $(DOCS_HTML)"
+	@echo "make generate | check-generated | api-diff | release-spec | lint | bench | fuzz | clean"
 
 # --- environments -----------------------------------------------------------
 $(VENV_STAMP): pyproject.toml mock/pyproject.toml $(GEN_OUT)/pyproject.toml requirements/dev.lock
@@ -63,12 +65,25 @@ check-generated: $(VENV_STAMP)
 		echo "error: generated/ differs from what $(SPEC) produces; run 'make generate' and commit"; exit 1; \
 	fi
 
+# --- the contract's versions -------------------------------------------------
+# The last released spec is the highest openapi/released/customers-X.Y.Z.yaml; `redocly diff
+# --check-version` grades every change since then (tools/api_diff.py). Override SPEC and
+# RELEASED_DIR to check another copy (the tests do).
+RELEASED_DIR ?= openapi/released
+CHANGELOG ?= CHANGELOG.md
+
+api-diff: $(VENV_STAMP) $(NODE_STAMP)
+	$(BIN)/python tools/api_diff.py check $(SPEC) $(RELEASED_DIR)
+
+release-spec: $(VENV_STAMP) $(NODE_STAMP)
+	$(BIN)/python tools/api_diff.py release $(SPEC) $(RELEASED_DIR) $(CHANGELOG)
+
 # --- checks -----------------------------------------------------------------
 lint-python: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests benchmarks demo
-	$(BIN)/ruff format --check overlay mock tests benchmarks demo
+	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py
+	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py
 	$(BIN)/mypy
-	$(BIN)/mypy --strict mock/threedcart_mock
+	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py
 
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)
@@ -76,13 +91,25 @@ lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(NODE_BIN)/spectral lint --ruleset $(NODE_DIR)/.spectral.yaml --fail-severity=warn $(SPEC)
 	$(NODE_BIN)/openapi-typescript $(SPEC) --output $(NODE_DIR)/out/customers.d.ts
 	$(NODE_BIN)/tsc -p $(NODE_DIR)/tsconfig.json
+	$(NODE_BIN)/tsc -p $(NODE_DIR)/consumer/tsconfig.json --noEmit
 
 lint: lint-python lint-spec
 
 test-python: $(VENV_STAMP)
 	$(BIN)/python -m pytest
 
-test: lint check-generated test-python
+test: lint check-generated api-diff test-python
+
+# --- the API reference ---------------------------------------------------------
+# One self-contained HTML file: the Redoc renderer inlined (--inlineBundle), and a
+# Content-Security-Policy in the page template that lets the browser load nothing from the
+# network. Built, not committed; tests/test_docs.py builds it into a temporary folder.
+DOCS_HTML ?= docs/api.html
+
+docs: $(NODE_STAMP)
+	rm -f $(DOCS_HTML)
+	set -o pipefail; $(NODE_BIN)/redocly build-docs $(SPEC) --inlineBundle --config $(NODE_DIR)/redocly.yaml \
+		--template $(NODE_DIR)/docs-template.hbs --output $(DOCS_HTML) 2>&1 | { grep -vF -e '║' -e '╔' -e '╚' || true; }
 
 # --- the main job and measurements -------------------------------------------
 demo: $(VENV_STAMP)
@@ -94,5 +121,17 @@ bench: $(VENV_STAMP)
 fuzz: $(VENV_STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest tests/test_schemathesis.py -p no:cacheprovider -o timeout=1800
 
+# The spec against the store in THREEDCART_BASE_URL with THREEDCART_SECURE_URL/_PRIVATE_KEY/_TOKEN
+# (CONTRACT_ARGS=--allow-writes also creates, updates and deletes one customer). Without
+# credentials: the check against the mock (clean) and a drifted server, as `make test` runs it.
+.PHONY: contract-check
+contract-check: $(VENV_STAMP)
+	@if [ -n "$$THREEDCART_SECURE_URL" ]; then \
+		$(BIN)/threedcart contract-check $(CONTRACT_ARGS); \
+	else \
+		echo "THREEDCART_SECURE_URL is not set: checking the local mock and a drifted server instead"; \
+		$(BIN)/python -m pytest tests/test_contract_check.py -q -p no:cacheprovider; \
+	fi
+
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(NODE_DIR)/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(NODE_DIR)/out $(DOCS_HTML) .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,17 @@ import matplotlib.pyplot as plt
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-ORDER = ("overhead", "export", "concurrency", "decode", "scale", "mock", "ratelimit", "chaos")
+ORDER = (
+    "overhead",
+    "export",
+    "concurrency",
+    "decode",
+    "scale",
+    "mock",
+    "ratelimit",
+    "chaos",
+    "shared_ratelimit",
+)
 FILES = {"mock": "mock_throughput"}
 
 
@@ -136,6 +146,19 @@ def _rows() -> list[tuple[str, str, str, str]]:
                 f"{r['writes_during_exports']} writes in {len(r['rounds'])} exports); throughput {r['throughput_busy_over_quiet']} of a quiet export "
                 f"({r['busy_customers_per_s']:,} vs {r['quiet_customers_per_s']:,} customers/s)",
                 "completeness 1.0, 0 duplicates",
+                _verdict(ok),
+            )
+        )
+    if r := _load("shared_ratelimit"):
+        sh, lo = r["shared"], r["in_process_only"]
+        ok = sh["ratio_over_bound"] <= 1.05 and sh["answers_429"] == 0
+        rows.append(
+            (
+                f"9. {r['processes']} processes × {r['customers_per_process'] // 1000}k through one bucket shared on Redis, time / bound",
+                f"{sh['ratio_over_bound']} ({sh['seconds']} s vs {r['bucket_bound_seconds']} s), {sh['answers_429']} × 429; "
+                f"in-process throttles only: {lo['seconds']} s, {lo['answers_429']} × 429, "
+                f"{lo.get('processes_failed', 0)} of {r['processes']} processes out of retries",
+                "≤ 1.05, zero 429",
                 _verdict(ok),
             )
         )

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 from threedcart_mock.testing import MockServer
 
-API = "/3dCartWebAPI/v1"
+SPEC: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parent.parent / "openapi" / "customers.yaml").read_text()
+)
+API = posixpath.commonpath(list(SPEC["paths"])).rstrip("/")
+"""The API's base path, from the spec's paths (e.g. /3dCartWebAPI/v1)."""
+CUSTOMER_FIELDS: list[str] = list(SPEC["components"]["schemas"]["Customer"]["properties"])
+"""The Customer object's field names, from the spec."""
 
 
 @pytest.fixture(scope="session")

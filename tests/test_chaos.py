@@ -306,16 +306,16 @@ def test_consecutive_syncs_under_writes_lose_nothing(concurrency: int) -> None:
 
 
 def test_syncs_through_a_fall_back_night_lose_nothing() -> None:
-    # The store's clock starts 20 minutes before 02:00 EDT on 1 November 2026 and runs 120 times
-    # faster: in about 25 s it lives through the first 01:xx, the fall back, and most of the second.
+    # The store's clock starts 10 minutes before 02:00 EDT on 1 November 2026 and runs 60 times
+    # faster: in about 25 s it lives through the end of the first 01:xx, the fall back and more.
     args = [
         "--seed-customers",
         "1000",
         "--bodiless-errors",
         "--clock-start",
-        "2026-11-01T05:40:00Z",
+        "2026-11-01T05:50:00Z",
         "--clock-speed",
-        "120",
+        "60",
     ]
     with MockServer(args) as mock:
         writer = Writer(mock, seed=1111, existing=set(range(1, 1001)), deletes=False, pause=0.05).start()

@@ -26,10 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 import threedcart
+from conftest import API
 from threedcart import errors
 from threedcart._transport import _retry_after
 
-API = "/3dCartWebAPI/v1"
 CLI = str(Path(sys.executable).with_name("threedcart"))
 CUSTOMER = {"CustomerID": 1, "Email": "ann@example.com"}
 SECRET_KEY, SECRET_TOKEN = "pk-SECRET-4711", "tk-SECRET-0815"
@@ -583,7 +583,7 @@ def test_threedcart_log_switches_logging_on() -> None:
             timeout=60,
         )
     assert done.returncode == 0, done.stderr
-    assert "DEBUG threedcart: GET /3dCartWebAPI/v1/Customers/1 -> 200" in done.stderr
+    assert f"DEBUG threedcart: GET {API}/Customers/1 -> 200" in done.stderr
     assert SECRET_KEY not in done.stderr and SECRET_TOKEN not in done.stderr
     assert "httpcore" not in done.stderr
 

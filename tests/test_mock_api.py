@@ -5,12 +5,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import conftest
 import httpx
 import pytest
-from conftest import API, http
+import yaml
+from conftest import http
+from threedcart_mock._app import NO_SUCH_RESOURCE_HEADER, api_base_path, api_routes
+from threedcart_mock._schema import customer_fields
 from threedcart_mock.testing import MockServer
 
 SPEC = Path(__file__).parent.parent / "openapi" / "customers.yaml"
+# Shape facts come from the spec: its base path and the number of Customer fields.
+API = api_base_path()
+FIELD_COUNT = len(customer_fields())
 
 
 def _create(client: httpx.Client, **fields: object) -> int:
@@ -78,7 +85,7 @@ def test_create_assigns_ids_and_get_answers_an_array_of_one(mock: MockServer) ->
         (record,) = r.json()
         assert record["CustomerID"] == first and record["Email"] == "a@example.com"
         assert record["BillingTaxID"] is None and record["Enabled"] is True
-        assert len(record) == 36
+        assert len(record) == FIELD_COUNT and list(record) == list(customer_fields())
 
 
 def test_create_requires_email_and_password(mock: MockServer) -> None:
@@ -291,10 +298,33 @@ def test_bad_path_ids_and_unknown_routes(seeded_mock: MockServer) -> None:
         for bad in ("abc", "-1", "0", "99999999999", "1.5"):
             assert "id must be an integer" in _error(client.get(f"/Customers/{bad}"), 400)
         assert _error(client.get("/Customers/999999"), 404) == "The Customer record was not found"
-        assert "No such resource" in _error(client.get("/Orders"), 404)
+        # A path the spec does not have: the mock's own 404, plain text, never the API's error array
+        for unknown in (
+            client.get("/Orders"),
+            client.get(seeded_mock.url + API.rsplit("/", 1)[0] + "/v0/Customers"),
+        ):
+            assert unknown.status_code == 404 and unknown.headers[NO_SUCH_RESOURCE_HEADER] == "1"
+            assert unknown.headers["content-type"].startswith("text/plain")
+            assert unknown.text.startswith("No such resource: GET ") and "not one of the API" in unknown.text
         r = client.patch("/Customers/1")
         _error(r, 405)
         assert set(r.headers["allow"].split(", ")) >= {"GET", "PUT", "DELETE"}
+
+
+def test_routes_are_the_specs_paths(seeded_mock: MockServer) -> None:
+    """Every operation of the spec is routed (its path with the server's base path) and nothing else."""
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    expected = {
+        path: {method.upper() for method in item if method in ("get", "put", "post", "delete")}
+        for path, item in spec["paths"].items()
+    }
+    assert {path: set(ops) for path, ops in api_routes().items()} == expected
+    assert conftest.API == API, "tests/conftest.py's API prefix differs from the spec's base path"
+    with httpx.Client(base_url=seeded_mock.url, headers=seeded_mock.headers) as client:
+        for path, methods in expected.items():
+            r = client.options(path.replace("{id}", "1"))  # not an operation of the spec: 405 with Allow
+            assert r.status_code == 405, path
+            assert set(r.headers["allow"].split(", ")) - {"HEAD"} == methods, path
 
 
 def test_serves_its_spec(seeded_mock: MockServer) -> None:

@@ -334,6 +334,6 @@ def test_cli_session_with_debug_logging_shows_no_secret(tmp_path: Path) -> None:
             text=True,
         )
         transcript += wrong.stdout + wrong.stderr
-    assert "DEBUG threedcart: GET /3dCartWebAPI/v1/Customers" in transcript  # debug logging was on
+    assert f"DEBUG threedcart: GET {API}/Customers" in transcript  # debug logging was on
     assert "AuthenticationError" in transcript
     assert secret_key not in transcript and secret_token not in transcript

@@ -8,17 +8,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import threedcart
-from conftest import store_kwargs
+from conftest import API, store_kwargs
 from threedcart import errors
 from threedcart_mock.testing import MockServer
 
 ANSWERS = {
-    "/3dCartWebAPI/v1/Customers/400": (400, b"", "text/plain"),
-    "/3dCartWebAPI/v1/Customers/404": (404, b"", "application/json"),
-    "/3dCartWebAPI/v1/Customers/500": (500, b"", "application/json"),
-    "/3dCartWebAPI/v1/Customers/502": (502, b"<html>Bad gateway</html>", "text/html"),
-    "/3dCartWebAPI/v1/Customers/403": (403, b"", "text/plain"),
-    "/3dCartWebAPI/v1/Customers/200": (200, b"{not json", "application/json"),
+    f"{API}/Customers/400": (400, b"", "text/plain"),
+    f"{API}/Customers/404": (404, b"", "application/json"),
+    f"{API}/Customers/500": (500, b"", "application/json"),
+    f"{API}/Customers/502": (502, b"<html>Bad gateway</html>", "text/html"),
+    f"{API}/Customers/403": (403, b"", "text/plain"),
+    f"{API}/Customers/200": (200, b"{not json", "application/json"),
 }
 
 
@@ -100,7 +100,7 @@ def test_a_bodiless_404_is_no_records_for_lists_and_an_error_for_count(nowhere: 
         with pytest.raises(errors.NotFoundError, match="base_url") as info:
             s.customers.count()
         assert info.value.status_code == 404
-        assert "/3dCartWebAPI/v1/Customers answered 404 to a count" in info.value.message
+        assert f"{API}/Customers answered 404 to a count" in info.value.message
         with pytest.raises(errors.NotFoundError, match="base_url"):
             list(s.customers.iter(concurrency=4))  # the count comes first with concurrency
 

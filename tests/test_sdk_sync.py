@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import threedcart
-from conftest import store_kwargs
+from conftest import API, store_kwargs
 from threedcart import errors
 from threedcart_mock.testing import MockServer
 
@@ -158,9 +158,7 @@ def test_every_error_class(mock: MockServer) -> None:
         assert "wrong-token" not in str(info.value)
     with threedcart.Store(**store_kwargs(mock)) as store:  # type: ignore[arg-type]
         http = store.client.get_httpx_client()
-        raw = http.post(
-            "/3dCartWebAPI/v1/Customers", content=b"Email=x", headers={"Content-Type": "text/plain"}
-        )
+        raw = http.post(f"{API}/Customers", content=b"Email=x", headers={"Content-Type": "text/plain"})
         error = threedcart._resources.api_error(raw)
         assert isinstance(error, errors.UnsupportedMediaTypeError) and error.status_code == 415
     with (

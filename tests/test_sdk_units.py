@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import threedcart
+from conftest import API
 from threedcart._params import store_time
 from threedcart._throttle import Throttle
 from threedcart._transport import AsyncRetryTransport, RetryPolicy, RetryTransport
@@ -209,7 +210,7 @@ def test_from_env_reads_the_three_credentials(monkeypatch: pytest.MonkeyPatch) -
 def test_base_url_is_scheme_and_host_only() -> None:
     kwargs = {"secure_url": "https://s", "private_key": "k", "token": "t"}
     with pytest.raises(ValueError, match="scheme and host only"):
-        threedcart.Store(**kwargs, base_url="https://apirest.3dcart.com/3dCartWebAPI/v1")
+        threedcart.Store(**kwargs, base_url=f"https://apirest.3dcart.com{API}")
     with pytest.raises(ValueError, match="https://host"):
         threedcart.Store(**kwargs, base_url="apirest.3dcart.com")
     with pytest.raises(ValueError, match="token is required"):

@@ -2,7 +2,11 @@
 
 from .client import AuthenticatedClient, Client
 
+# The spec's `info.version` (openapi/customers.yaml), the one version source of the contract.
+__version__ = "1.0.0"
+
 __all__ = (
     "AuthenticatedClient",
     "Client",
+    "__version__",
 )

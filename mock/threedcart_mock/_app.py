@@ -12,8 +12,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
+import yaml
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -26,7 +29,6 @@ from ._db import FILTER_COLUMNS, Database, Order, Query
 from ._schema import customer_fields, date_pattern, spec_text, type_error
 from ._server import ABORT_KEY
 
-API = "/3dCartWebAPI/v1"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 500
 MAX_BULK = 500
@@ -405,6 +407,40 @@ class MockApi:
         return _json([_write_result(customer_id, 200, "Deleted successfully")])
 
 
+# --- routes from the spec ------------------------------------------------------------------------
+@cache
+def _spec() -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(spec_text())
+    return spec
+
+
+def server_base_path() -> str:
+    """The path part of the spec's first server URL ("" when the servers carry none)."""
+    servers = _spec().get("servers") or [{"url": "/"}]
+    return urlsplit(str(servers[0]["url"])).path.rstrip("/")
+
+
+def api_routes() -> dict[str, dict[str, str]]:
+    """The spec's paths, with the server's base path, and their operations: {path: {METHOD: operationId}}."""
+    methods = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+    base = server_base_path()
+    return {
+        base + path: {m.upper(): str(op["operationId"]) for m, op in item.items() if m in methods}
+        for path, item in _spec()["paths"].items()
+    }
+
+
+def api_base_path() -> str:
+    """The path prefix every operation of the spec shares (`/3dCartWebAPI/v1` in 1.x)."""
+    split = [p.strip("/").split("/") for p in api_routes()]
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1 or parts[0].startswith("{"):
+            break
+        common.append(parts[0])
+    return "/" + "/".join(common) if common else ""
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -413,9 +449,23 @@ async def _openapi(request: Request) -> Response:
     return Response(spec_text(), media_type="application/yaml")
 
 
+# The header that marks the mock's own 404 for a path the spec does not have.
+NO_SUCH_RESOURCE_HEADER = "X-Mock-No-Such-Resource"
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    message = {404: "No such resource", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
+    if exc.status_code == 404:
+        # Not an API answer: the path is none of the spec's (a wrong base path, a typo). It is
+        # plain text, not the error array, so that nobody takes it for "No Customer records found".
+        text = (
+            f"No such resource: {request.method} {request.url.path} is not a path of the API "
+            f"(the spec's paths start with {api_base_path()}). This 404 is the mock's own answer, "
+            "not one of the API.\n"
+        )
+        headers = {**(exc.headers or {}), NO_SUCH_RESOURCE_HEADER: "1"}
+        return Response(text, 404, headers, media_type="text/plain")
+    message = {405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
     return error_response(exc.status_code, f"{message}: {request.method} {request.url.path}", "", exc.headers)
 
 
@@ -473,19 +523,23 @@ def create_app(settings: Settings, db: Database) -> Starlette:
 
         return Route(path, dispatch, methods=list(handlers))
 
-    routes = [
-        _route(
-            f"{API}/Customers", GET=api.list_customers, POST=api.create_customer, PUT=api.update_customers
-        ),
-        _route(
-            f"{API}/Customers/{{id}}",
-            GET=api.get_customer,
-            PUT=api.update_customer,
-            DELETE=api.delete_customer,
-        ),
-        _route(f"{API}/CustomerGroups/{{id}}/Customers", GET=api.list_group),
-        Route("/openapi.yaml", _openapi, methods=["GET"]),
-    ]
+    # The spec's operations, by operationId; the paths (and the server's base path) come from the spec.
+    handlers: dict[str, Callable[[Request, str], Awaitable[Response]]] = {
+        "listCustomers": api.list_customers,
+        "createCustomer": api.create_customer,
+        "updateCustomers": api.update_customers,
+        "getCustomer": api.get_customer,
+        "updateCustomer": api.update_customer,
+        "deleteCustomer": api.delete_customer,
+        "listCustomerGroupCustomers": api.list_group,
+    }
+    routes = []
+    for path, operations in api_routes().items():
+        unknown = sorted(set(operations.values()) - set(handlers))
+        if unknown:
+            raise ValueError(f"the spec's operations {unknown} at {path} have no handler in the mock")
+        routes.append(_route(path, **{method: handlers[op] for method, op in operations.items()}))
+    routes.append(Route("/openapi.yaml", _openapi, methods=["GET"]))
     app = MockApp(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.clock = settings.clock
     app.state.api = api

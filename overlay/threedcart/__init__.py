@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from threedcart_customers_client import __version__  # the spec's info.version
 from threedcart_customers_client.models import Customer
 
 from . import errors
@@ -18,6 +19,7 @@ from ._bulk import BulkFailure, BulkResult
 from ._client import AsyncStore, Store
 from ._params import Filters
 from ._resources import AsyncCustomers, AsyncSyncRun, CustomerLike, Customers, SyncRun
+from ._shared_limit import SharedRateLimit
 from ._sync import SyncWindow
 from ._throttle import RateLimit
 from .errors import (
@@ -33,8 +35,6 @@ from .errors import (
     ThreeDCartError,
     UnsupportedMediaTypeError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",
@@ -56,6 +56,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "ServerError",
+    "SharedRateLimit",
     "Store",
     "SyncRun",
     "SyncWindow",

@@ -34,6 +34,7 @@ from ._constants import (
     STORE_TIMEZONE,
 )
 from ._resources import AsyncCustomers, Customers, aremember_response, remember_response
+from ._shared_limit import ENV_RATE_LIMIT_URL, SharedRateLimit
 from ._throttle import RateLimit, Throttle
 from ._transport import (
     AsyncRetryTransport,
@@ -177,7 +178,7 @@ class _BaseStore:
         base_url: str = DEFAULT_BASE_URL,
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: RateLimit | bool | None = None,
+        rate_limit: RateLimit | SharedRateLimit | bool | None = None,
         store_timezone: str | tzinfo = STORE_TIMEZONE,
         verify: VerifyLike = True,
         proxy: ProxyLike | None = None,
@@ -217,10 +218,20 @@ class _BaseStore:
         self._inner_transport = transport
         if rate_limit is None:  # on by default where the documented limit applies
             rate_limit = host == PRODUCTION_HOST
-        self.rate_limit: RateLimit | None = (
-            rate_limit if isinstance(rate_limit, RateLimit) else RateLimit() if rate_limit else None
+        self.rate_limit: RateLimit | SharedRateLimit | None = (
+            rate_limit
+            if isinstance(rate_limit, RateLimit | SharedRateLimit)
+            else RateLimit()
+            if rate_limit
+            else None
         )
-        self._throttle = Throttle(self.rate_limit) if self.rate_limit else None
+        self._throttle: Throttle | None = (
+            self.rate_limit.throttle(self._credentials.secure_url)
+            if isinstance(self.rate_limit, SharedRateLimit)
+            else Throttle(self.rate_limit)
+            if self.rate_limit
+            else None
+        )
         self._policy = RetryPolicy(max_retries=max_retries)
         self._call_options = None
         self._owner = True
@@ -243,7 +254,9 @@ class _BaseStore:
 
         `THREEDCART_SECURE_URL`, `THREEDCART_PRIVATE_KEY` and `THREEDCART_TOKEN` are required;
         `THREEDCART_BASE_URL` is optional (scheme and host, default https://apirest.3dcart.com),
-        and so is `THREEDCART_TIMEOUT` (seconds).
+        and so is `THREEDCART_TIMEOUT` (seconds). `THREEDCART_RATE_LIMIT_URL` (a Redis URL)
+        shares the store's rate limit with every process pointed at it (`SharedRateLimit`),
+        unless `rate_limit=False` or a `SharedRateLimit` is passed.
         Keyword arguments override the environment and set the other options.
         """
         values: dict[str, Any] = {}
@@ -266,6 +279,12 @@ class _BaseStore:
                 values["timeout"] = float(timeout)
             except ValueError:
                 raise ValueError(f"{ENV_TIMEOUT} must be seconds, e.g. 30") from None
+        shared_url = os.environ.get(ENV_RATE_LIMIT_URL, "").strip()
+        chosen = overrides.get("rate_limit")
+        if shared_url and chosen is not False and not isinstance(chosen, SharedRateLimit):
+            # the environment says where the bucket lives; a RateLimit passed says its shape
+            limit = chosen if isinstance(chosen, RateLimit) else None
+            overrides["rate_limit"] = SharedRateLimit(shared_url, limit)
         return cls(**values, **overrides)
 
     @property
@@ -323,7 +342,8 @@ class Store(_BaseStore):
 
     Options: `base_url` (scheme and host), `timeout` (seconds or `httpx.Timeout`),
     `max_retries` (default 2), `rate_limit` (a `RateLimit`, `True` for the documented bucket,
-    `False` for none; default on for the production host only), `store_timezone` (where
+    `False` for none; default on for the production host only; a `SharedRateLimit` to share
+    the bucket with other processes through Redis), `store_timezone` (where
     naive dates are read, default US Eastern), `verify` (TLS verification, default on; a
     CA bundle path, an `ssl.SSLContext`, or `False` to turn it off, with a warning),
     `proxy` (else `HTTPS_PROXY`/`ALL_PROXY` unless `NO_PROXY`, when `trust_env`),

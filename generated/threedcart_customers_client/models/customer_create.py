@@ -23,7 +23,10 @@ class CustomerCreate:
     password: None | str
     """ Password. Required on create, where an empty string is accepted. """
     customer_id: int | Unset = UNSET
-    """ Primary key, assigned by the store on create (ignored there); required in each item of a bulk update. """
+    """ Primary key, assigned by the store. Ignored in the body of a create (`CustomerCreate`
+    declares it read-only) and of an update-one (the path selects the record); required
+    in each item of a bulk update, where it selects the record.
+     """
     billing_company: None | str | Unset = UNSET
     """ Billing company. """
     billing_first_name: None | str | Unset = UNSET

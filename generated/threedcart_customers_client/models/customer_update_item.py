@@ -16,7 +16,10 @@ class CustomerUpdateItem:
     """One item of a bulk update. `CustomerID` selects the record; only the fields sent are changed."""
 
     customer_id: int
-    """ Primary key, assigned by the store on create (ignored there); required in each item of a bulk update. """
+    """ Primary key, assigned by the store. Ignored in the body of a create (`CustomerCreate`
+    declares it read-only) and of an update-one (the path selects the record); required
+    in each item of a bulk update, where it selects the record.
+     """
     email: None | str | Unset = UNSET
     """ Email address, the customer's login. Required on create. """
     password: None | str | Unset = UNSET

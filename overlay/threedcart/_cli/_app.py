@@ -752,3 +752,7 @@ def run() -> None:
     """Run the command line (signal handlers first, so that no temporary file outlives it)."""
     install_signal_handlers()
     app()
+
+
+# `threedcart contract-check` lives in its own module, which registers itself on `app`.
+from . import _contract_cmd  # noqa: E402, F401

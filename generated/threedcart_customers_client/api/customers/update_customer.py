@@ -153,21 +153,19 @@ def sync_detailed(
         body (Customer): A customer of the store. Every field is optional: responses of the real
             service omit some keys and carry `null` strings, and an update sends only
             the fields it changes.
-             Example: {'CustomerID': 96318450, 'Email': 'laborum velit aliquip', 'Password': '',
-            'BillingCompany': 'dolore amet cillum', 'BillingFirstName': 'officia veniam',
-            'BillingLastName': 'in nulla tempor', 'BillingAddress1': 'aliqua sunt adipisicing mollit',
-            'BillingAddress2': 'ullamco cill', 'BillingCity': 'reprehenderit laboris ullamco ',
-            'BillingState': 'aute tempor dolor', 'BillingZipCode': 'es', 'BillingCountry': 'cupidatat
-            sint qui', 'BillingPhoneNumber': 'esse fugiat', 'BillingTaxID': 'proident',
-            'ShippingCompany': 'ea in sunt aute', 'ShippingFirstName': 'fugiat', 'ShippingLastName':
-            'ad venia', 'ShippingAddress1': 'esse sed', 'ShippingAddress2': 'commodo moll',
-            'ShippingCity': 'proident ipsum eiusmod cillum aute', 'ShippingState': 'commodo aliquip',
-            'ShippingZipCode': 'deseru', 'ShippingCountry': 'ut mollit minim', 'ShippingPhoneNumber':
-            'do n', 'ShippingAddressType': -44788774, 'CustomerGroupID': 50520008, 'Enabled': True,
-            'MailList': False, 'NonTaxable': True, 'DisableBillingSameAsShipping': True, 'Comments':
-            'eu', 'AdditionalField1': 'dolor sed adip', 'AdditionalField2': 'laboris elit Lorem
-            minim', 'AdditionalField3': 'Duis ut enim eiusmod', 'TotalStoreCredit':
-            -15431326.976344898, 'ResetPassword': True}.
+             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
+            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
+            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
+            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
+            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
+            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
+            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
+            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
+            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
+            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
+            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
+            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
+            'ResetPassword': False}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -206,21 +204,19 @@ def sync(
         body (Customer): A customer of the store. Every field is optional: responses of the real
             service omit some keys and carry `null` strings, and an update sends only
             the fields it changes.
-             Example: {'CustomerID': 96318450, 'Email': 'laborum velit aliquip', 'Password': '',
-            'BillingCompany': 'dolore amet cillum', 'BillingFirstName': 'officia veniam',
-            'BillingLastName': 'in nulla tempor', 'BillingAddress1': 'aliqua sunt adipisicing mollit',
-            'BillingAddress2': 'ullamco cill', 'BillingCity': 'reprehenderit laboris ullamco ',
-            'BillingState': 'aute tempor dolor', 'BillingZipCode': 'es', 'BillingCountry': 'cupidatat
-            sint qui', 'BillingPhoneNumber': 'esse fugiat', 'BillingTaxID': 'proident',
-            'ShippingCompany': 'ea in sunt aute', 'ShippingFirstName': 'fugiat', 'ShippingLastName':
-            'ad venia', 'ShippingAddress1': 'esse sed', 'ShippingAddress2': 'commodo moll',
-            'ShippingCity': 'proident ipsum eiusmod cillum aute', 'ShippingState': 'commodo aliquip',
-            'ShippingZipCode': 'deseru', 'ShippingCountry': 'ut mollit minim', 'ShippingPhoneNumber':
-            'do n', 'ShippingAddressType': -44788774, 'CustomerGroupID': 50520008, 'Enabled': True,
-            'MailList': False, 'NonTaxable': True, 'DisableBillingSameAsShipping': True, 'Comments':
-            'eu', 'AdditionalField1': 'dolor sed adip', 'AdditionalField2': 'laboris elit Lorem
-            minim', 'AdditionalField3': 'Duis ut enim eiusmod', 'TotalStoreCredit':
-            -15431326.976344898, 'ResetPassword': True}.
+             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
+            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
+            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
+            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
+            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
+            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
+            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
+            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
+            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
+            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
+            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
+            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
+            'ResetPassword': False}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -254,21 +250,19 @@ async def asyncio_detailed(
         body (Customer): A customer of the store. Every field is optional: responses of the real
             service omit some keys and carry `null` strings, and an update sends only
             the fields it changes.
-             Example: {'CustomerID': 96318450, 'Email': 'laborum velit aliquip', 'Password': '',
-            'BillingCompany': 'dolore amet cillum', 'BillingFirstName': 'officia veniam',
-            'BillingLastName': 'in nulla tempor', 'BillingAddress1': 'aliqua sunt adipisicing mollit',
-            'BillingAddress2': 'ullamco cill', 'BillingCity': 'reprehenderit laboris ullamco ',
-            'BillingState': 'aute tempor dolor', 'BillingZipCode': 'es', 'BillingCountry': 'cupidatat
-            sint qui', 'BillingPhoneNumber': 'esse fugiat', 'BillingTaxID': 'proident',
-            'ShippingCompany': 'ea in sunt aute', 'ShippingFirstName': 'fugiat', 'ShippingLastName':
-            'ad venia', 'ShippingAddress1': 'esse sed', 'ShippingAddress2': 'commodo moll',
-            'ShippingCity': 'proident ipsum eiusmod cillum aute', 'ShippingState': 'commodo aliquip',
-            'ShippingZipCode': 'deseru', 'ShippingCountry': 'ut mollit minim', 'ShippingPhoneNumber':
-            'do n', 'ShippingAddressType': -44788774, 'CustomerGroupID': 50520008, 'Enabled': True,
-            'MailList': False, 'NonTaxable': True, 'DisableBillingSameAsShipping': True, 'Comments':
-            'eu', 'AdditionalField1': 'dolor sed adip', 'AdditionalField2': 'laboris elit Lorem
-            minim', 'AdditionalField3': 'Duis ut enim eiusmod', 'TotalStoreCredit':
-            -15431326.976344898, 'ResetPassword': True}.
+             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
+            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
+            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
+            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
+            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
+            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
+            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
+            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
+            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
+            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
+            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
+            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
+            'ResetPassword': False}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -305,21 +299,19 @@ async def asyncio(
         body (Customer): A customer of the store. Every field is optional: responses of the real
             service omit some keys and carry `null` strings, and an update sends only
             the fields it changes.
-             Example: {'CustomerID': 96318450, 'Email': 'laborum velit aliquip', 'Password': '',
-            'BillingCompany': 'dolore amet cillum', 'BillingFirstName': 'officia veniam',
-            'BillingLastName': 'in nulla tempor', 'BillingAddress1': 'aliqua sunt adipisicing mollit',
-            'BillingAddress2': 'ullamco cill', 'BillingCity': 'reprehenderit laboris ullamco ',
-            'BillingState': 'aute tempor dolor', 'BillingZipCode': 'es', 'BillingCountry': 'cupidatat
-            sint qui', 'BillingPhoneNumber': 'esse fugiat', 'BillingTaxID': 'proident',
-            'ShippingCompany': 'ea in sunt aute', 'ShippingFirstName': 'fugiat', 'ShippingLastName':
-            'ad venia', 'ShippingAddress1': 'esse sed', 'ShippingAddress2': 'commodo moll',
-            'ShippingCity': 'proident ipsum eiusmod cillum aute', 'ShippingState': 'commodo aliquip',
-            'ShippingZipCode': 'deseru', 'ShippingCountry': 'ut mollit minim', 'ShippingPhoneNumber':
-            'do n', 'ShippingAddressType': -44788774, 'CustomerGroupID': 50520008, 'Enabled': True,
-            'MailList': False, 'NonTaxable': True, 'DisableBillingSameAsShipping': True, 'Comments':
-            'eu', 'AdditionalField1': 'dolor sed adip', 'AdditionalField2': 'laboris elit Lorem
-            minim', 'AdditionalField3': 'Duis ut enim eiusmod', 'TotalStoreCredit':
-            -15431326.976344898, 'ResetPassword': True}.
+             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
+            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
+            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
+            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
+            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
+            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
+            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
+            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
+            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
+            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
+            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
+            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
+            'ResetPassword': False}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,95 @@
+"""`threedcart contract-check`: the spec against a live store (registered on `app` by `_app`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .._client import Store
+from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
+from .._contract import CheckAborted, ContractCheck, Finding, Spec, SpecError, default_spec_path, load_spec
+from ._app import _Ctx, app
+from ._output import clean, say_error
+
+USAGE_ERROR = 2
+
+
+def _usage(message: str) -> typer.Exit:
+    say_error(message)
+    return typer.Exit(USAGE_ERROR)
+
+
+def _contract_store(ctx: typer.Context) -> Store:
+    """The store from the options or the environment, always with the documented rate limit."""
+    s: _Ctx = ctx.find_root().obj
+    overrides: dict[str, Any] = {"max_retries": s.max_retries, "rate_limit": True}
+    for key, value, env in (
+        ("secure_url", s.secure_url, ENV_SECURE_URL),
+        ("private_key", s.private_key, ENV_PRIVATE_KEY),
+        ("token", s.token, ENV_TOKEN),
+        ("base_url", s.base_url, ENV_BASE_URL),
+    ):
+        if value:
+            overrides[key] = value
+        elif key != "base_url" and not os.environ.get(env, "").strip():
+            raise _usage(f"{env} is not set (or pass --{key.replace('_', '-')})")
+    try:
+        return Store.from_env(**overrides)
+    except ValueError as exc:
+        raise _usage(str(exc)) from None
+
+
+def _say(finding: Finding) -> None:
+    sys.stdout.write(clean(finding.line()) + "\n")
+    sys.stdout.flush()
+
+
+@app.command("contract-check")
+def contract_check_cmd(
+    ctx: typer.Context,
+    allow_writes: Annotated[
+        bool,
+        typer.Option(
+            "--allow-writes",
+            help="Also create a customer (unique email), update it, bulk-update it and delete it.",
+        ),
+    ] = False,
+    spec_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec",
+            help="The OpenAPI document (default: $THREEDCART_SPEC, else the checkout's spec).",
+        ),
+    ] = None,
+) -> None:
+    """Check the spec against the live store: every deviation on one line, then a summary.
+
+    Runs the spec's read-only operations (lists with filters and paging, a count, a get by an
+    existing and by a missing id, a group list); writes only with --allow-writes, on one
+    customer it creates and deletes. Exit status 0 when the answers match the spec, 1 when
+    they deviate, 2 on a usage error.
+
+    Example: threedcart --base-url https://apirest.3dcart.com contract-check
+    """
+    path = spec_file or default_spec_path(os.environ)
+    if path is None:
+        raise _usage("no spec found: pass --spec openapi/customers.yaml (or set THREEDCART_SPEC)")
+    try:
+        spec = Spec(load_spec(path))
+    except SpecError as exc:
+        raise _usage(str(exc)) from None
+    with _contract_store(ctx) as store:
+        check = ContractCheck(spec, store.client.get_httpx_client(), allow_writes=allow_writes, progress=_say)
+        try:
+            report = check.run()
+        except CheckAborted as exc:
+            raise _usage(str(exc)) from None
+        except SpecError as exc:
+            raise _usage(f"the spec: {exc}") from None
+        sys.stdout.write(clean(f"{report.summary()} ({store.base_url})") + "\n")
+    if report.deviations or report.stopped:
+        raise typer.Exit(1)

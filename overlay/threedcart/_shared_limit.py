@@ -1,0 +1,259 @@
+"""One store's rate limit shared by every process and machine, on Redis.
+
+The store's leaky bucket counts every request to that store, from every process. Each
+process's `Throttle` only knows its own requests; `SharedRateLimit` keeps the bucket's state
+(the GCRA's theoretical arrival time) in Redis instead, one key per store, and reserves a slot
+with one atomic Lua script that reads the server's clock. The script never waits: it answers
+how long the caller must wait, and the caller sleeps with nothing held on the server.
+
+When Redis cannot be reached, the throttle logs a warning once and falls back to its
+in-process bucket (started as full as the shared one last was), then tries Redis again every
+`retry_interval` seconds; on its way back it carries its own bucket's level into the shared one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from ._throttle import RateLimit, Throttle
+
+if TYPE_CHECKING:
+    import redis
+
+ENV_RATE_LIMIT_URL = "THREEDCART_RATE_LIMIT_URL"
+KEY_PREFIX = "threedcart:bucket:v1:"
+
+log = logging.getLogger("threedcart")
+
+# KEYS[1]: the store's bucket. ARGV: interval, tolerance (seconds), and a floor: the caller's
+# own bucket, as seconds ahead of now (only after a fallback; -1 otherwise).
+# Returns the seconds to wait and the bucket's new level as seconds ahead of now, as strings
+# (Redis would truncate a Lua number to an integer).
+_GCRA = """
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local floor_ahead = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if floor_ahead >= 0 and tat < now + floor_ahead then tat = now + floor_ahead end
+local wait = tat - tolerance - now
+if wait < 0 then wait = 0 end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.6f', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+return {string.format('%.6f', wait), string.format('%.6f', new_tat - now)}
+"""
+
+_SECRET_QUERY = ("password", "ssl_password")
+
+
+def redact_url(url: str) -> str:
+    """The connection string with its password (userinfo or query) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            user, sep, _password = userinfo.partition(":")
+            netloc = f"{user}:***@{host}" if sep else f"{userinfo}@{host}"
+            if not sep and user:  # redis://SECRET@host: a lone userinfo is the password to redis-py
+                netloc = f"***@{host}"
+        query = parts.query
+        if query:
+            pairs = [
+                (k, "***" if k.lower() in _SECRET_QUERY else v)
+                for k, v in parse_qsl(query, keep_blank_values=True)
+            ]
+            query = urlencode(pairs, safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "<unparseable Redis URL>"
+
+
+def _secrets_of(url: str) -> list[str]:
+    """Every password in the URL, raw and decoded, to scrub from text."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        if "@" in parts.netloc:
+            userinfo = parts.netloc.rsplit("@", 1)[0]
+            user, sep, password = userinfo.partition(":")
+            found.append(password if sep else user)
+        found += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_QUERY]
+    except ValueError:
+        pass
+    out: list[str] = []
+    for secret in found:
+        out += [s for s in {secret, unquote(secret), quote(unquote(secret), safe="")} if s]
+    return out
+
+
+def store_key(secure_url: str, prefix: str = KEY_PREFIX) -> str:
+    """The store's bucket key: a hash of its normalised SecureURL, never the URL itself."""
+    normal = secure_url.strip().rstrip("/").lower()
+    return prefix + hashlib.sha256(normal.encode()).hexdigest()[:32]
+
+
+class SharedRateLimit:
+    """The store's bucket in Redis, shared by every process and machine pointed at it.
+
+    >>> limit = threedcart.SharedRateLimit("redis://redis.internal:6379/0")
+    >>> store = threedcart.Store.from_env(rate_limit=limit)
+
+    `limit` is the bucket (default: the documented 50 requests, 2 a second). One key per
+    store, named from a hash of its SecureURL. If Redis is unreachable the store falls back
+    to its in-process bucket, with one warning, and tries Redis again every `retry_interval`
+    seconds. Each Redis call gives up after `timeout` seconds. Needs `redis`
+    (`pip install 'threedcart[redis]'`). One `SharedRateLimit` may serve several stores.
+
+    A reservation is one Redis round trip, made from the thread (or, for `AsyncStore`, the
+    event loop) about to send the request: well under a millisecond on a nearby Redis, and
+    at most about 2 x `timeout` while Redis is unreachable, once per `retry_interval`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        limit: RateLimit | None = None,
+        *,
+        retry_interval: float = 5.0,
+        timeout: float = 0.25,
+        key_prefix: str = KEY_PREFIX,
+    ) -> None:
+        if not isinstance(url, str) or not url.strip():
+            raise ValueError("SharedRateLimit needs a Redis URL, e.g. redis://host:6379/0")
+        self._url = url.strip()
+        self._secrets = _secrets_of(self._url)
+        self.url = redact_url(self._url)
+        scheme = urlsplit(self._url).scheme if "://" in self._url else ""
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                f"SharedRateLimit: expected a redis://, rediss:// or unix:// URL, not {self.url!r}"
+            )
+        if not retry_interval > 0 or not timeout > 0:
+            raise ValueError("SharedRateLimit: retry_interval and timeout must be positive")
+        self.limit = limit or RateLimit()
+        self.retry_interval = retry_interval
+        self.timeout = timeout
+        self.key_prefix = key_prefix
+        self._client: Any = None
+        self._script: Any = None
+        self._lock = threading.Lock()
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "SharedRateLimit needs the redis package: pip install 'threedcart[redis]'"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"SharedRateLimit({self.url!r}, {self.limit!r})"
+
+    def redact(self, text: str) -> str:
+        """`text` with this URL's password(s) replaced by ***."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def _redis(self) -> tuple[redis.Redis, Any]:
+        with self._lock:
+            if self._client is None:
+                import redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                # one immediate retry (a pooled connection gone stale after a restart), no backoff:
+                # an unreachable Redis costs at most about 2 x timeout before the fallback
+                self._client = redis.Redis.from_url(
+                    self._url,
+                    socket_timeout=self.timeout,
+                    socket_connect_timeout=self.timeout,
+                    retry=Retry(NoBackoff(), 1),
+                    health_check_interval=30,
+                )
+                self._script = self._client.register_script(_GCRA)
+            return self._client, self._script
+
+    def throttle(self, secure_url: str) -> SharedThrottle:
+        """The reserving side for one store (what `Store` uses)."""
+        return SharedThrottle(self, store_key(secure_url, self.key_prefix))
+
+
+class SharedThrottle(Throttle):
+    """A `Throttle` whose bucket lives in Redis; its in-process bucket is the fallback."""
+
+    def __init__(self, shared: SharedRateLimit, key: str) -> None:
+        super().__init__(shared.limit)
+        self.shared = shared
+        self.key = key
+        self._retry_at = 0.0  # monotonic; before this, Redis is not tried
+        self._down = False
+        self._ahead = -1.0  # the shared bucket's last known level, as seconds ahead of now
+        self._seen = 0.0  # when _ahead was learned (monotonic)
+        self._state_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SharedThrottle({self.shared!r}, key={self.key!r})"
+
+    def reserve(self) -> float:
+        """Reserve a slot in the shared bucket (or the local one while Redis is down); seconds to wait."""
+        now = time.monotonic()
+        with self._state_lock:
+            try_redis = not self._down or now >= self._retry_at
+            recovering = self._down
+            if recovering and try_redis:  # one caller probes; the others keep to the local bucket
+                self._retry_at = now + self.shared.retry_interval
+        if try_redis:
+            floor = self._local_ahead(now) if recovering else -1.0
+            try:
+                _client, script = self.shared._redis()
+                answer = script(
+                    keys=[self.key], args=[repr(self._interval), repr(self._tolerance), repr(floor)]
+                )
+                wait, ahead = float(answer[0]), float(answer[1])
+            except Exception as exc:  # any Redis failure: never fail the user's job for it
+                self._fail(exc, now)
+            else:
+                self._succeed(ahead, now)
+                return wait
+        return super().reserve()
+
+    def _local_ahead(self, now: float) -> float:
+        with self._lock:
+            return max(0.0, self._tat - now)
+
+    def _succeed(self, ahead: float, now: float) -> None:
+        with self._state_lock:
+            was_down = self._down
+            self._down = False
+            # the shared bucket's level, seconds ahead of now, to start from if Redis goes away
+            self._ahead = ahead
+            self._seen = now
+        if was_down:
+            log.info("threedcart: Redis at %s is back: the store's bucket is shared again", self.shared.url)
+
+    def _fail(self, exc: Exception, now: float) -> None:
+        with self._state_lock:
+            first = not self._down
+            self._down = True
+            self._retry_at = now + self.shared.retry_interval
+            ahead, seen = self._ahead, self._seen
+        if not first:
+            return
+        with self._lock:  # start the local bucket as full as the shared one last was
+            if ahead >= 0:
+                self._tat = max(self._tat, seen + ahead)
+        log.warning(
+            "threedcart: Redis at %s is unreachable (%s: %s): using this process's own bucket "
+            "until it is back (retrying every %gs); several processes may now overflow the store's bucket",
+            self.shared.url,
+            type(exc).__name__,
+            self.shared.redact(str(exc)),
+            self.shared.retry_interval,
+        )
