@@ -248,18 +248,25 @@ class _Decoder:
 def _rebuilt(
     response: httpx.Response, body: bytes, maybe_processed: bool, request: httpx.Request
 ) -> httpx.Response:
-    """The answer with its body read and decoded, as the client above expects it."""
-    headers = [
-        (k, v)
-        for k, v in response.headers.multi_items()
-        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    extensions = {k: v for k, v in response.extensions.items() if k != "network_stream"}
+    """The answer with its body read and decoded, as the client above expects it.
+
+    The same response object gets the body back as an in-memory stream (cheaper than a new
+    `httpx.Response`); once decoded, it no longer claims a Content-Encoding.
+    """
+    headers = response.headers
+    if "content-encoding" in headers:
+        del headers["content-encoding"]
+        headers["content-length"] = str(len(body))
+    if "transfer-encoding" in headers:
+        del headers["transfer-encoding"]
+        headers["content-length"] = str(len(body))
+    response.stream = httpx.ByteStream(body)
+    response.is_stream_consumed = False
+    response.is_closed = False
+    response.request = request
     if maybe_processed:
-        extensions[MAYBE_PROCESSED] = True
-    return httpx.Response(
-        response.status_code, headers=headers, content=body, request=request, extensions=extensions
-    )
+        response.extensions = {**response.extensions, MAYBE_PROCESSED: True}
+    return response
 
 
 def _already_read(response: httpx.Response, decoder: _Decoder) -> bytes | None:
@@ -422,15 +429,16 @@ class RetryTransport(_Base, httpx.BaseTransport):
         """Read the whole body inside the retry loop: under the deadline, the size cap and retries."""
         try:
             decoder = self._read(response, request, deadline)
-            if (done := _already_read(response, decoder)) is not None:
-                return _rebuilt(response, done, maybe, request)
-            for raw in response.iter_raw():
-                if time.monotonic() > deadline:
-                    raise _deadline_error(request, budget)
-                decoder.feed(raw)
-            return _rebuilt(response, decoder.body(), maybe, request)
+            body = _already_read(response, decoder)
+            if body is None:
+                for raw in response.iter_raw():
+                    if time.monotonic() > deadline:
+                        raise _deadline_error(request, budget)
+                    decoder.feed(raw)
+                body = decoder.body()
         finally:
-            response.close()
+            response.close()  # the connection goes back to the pool before the body is handed on
+        return _rebuilt(response, body, maybe, request)
 
     def close(self) -> None:
         self.inner.close()
@@ -493,13 +501,14 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
     ) -> httpx.Response:
         try:
             decoder = self._read(response, request, math.inf)
-            if (done := _already_read(response, decoder)) is not None:
-                return _rebuilt(response, done, maybe, request)
-            async for raw in response.aiter_raw():
-                decoder.feed(raw)
-            return _rebuilt(response, decoder.body(), maybe, request)
+            body = _already_read(response, decoder)
+            if body is None:
+                async for raw in response.aiter_raw():
+                    decoder.feed(raw)
+                body = decoder.body()
         finally:
             await response.aclose()
+        return _rebuilt(response, body, maybe, request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
