@@ -166,9 +166,10 @@ def _root(
     ctx.obj = settings
 
 
-def _store(ctx: typer.Context) -> Store:
+def _store(ctx: typer.Context, error: Callable[[str], Exception] = CLIError, **options: Any) -> Store:
+    """The store from the root options or the environment; `error` builds what a bad one raises."""
     s: _Ctx = ctx.find_root().obj
-    overrides: dict[str, Any] = {"max_retries": s.max_retries}
+    overrides: dict[str, Any] = {"max_retries": s.max_retries, **options}
     for key, value, env in (
         ("secure_url", s.secure_url, ENV_SECURE_URL),
         ("private_key", s.private_key, ENV_PRIVATE_KEY),
@@ -178,11 +179,11 @@ def _store(ctx: typer.Context) -> Store:
         if value:
             overrides[key] = value
         elif key != "base_url" and not os.environ.get(env, "").strip():
-            raise CLIError(f"{env} is not set (or pass --{key.replace('_', '-')})")
+            raise error(f"{env} is not set (or pass --{key.replace('_', '-')})")
     try:
         return Store.from_env(**overrides)
     except ValueError as exc:
-        raise CLIError(str(exc)) from None
+        raise error(str(exc)) from None
 
 
 _FILTER_OPTIONS = (

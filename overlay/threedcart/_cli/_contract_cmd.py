@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from .._client import Store
-from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
 from .._contract import CheckAborted, ContractCheck, Finding, Spec, SpecError, default_spec_path, load_spec
-from ._app import _Ctx, app
+from ._app import _store, app
 from ._output import clean, say_error
 
 USAGE_ERROR = 2
@@ -25,22 +24,7 @@ def _usage(message: str) -> typer.Exit:
 
 def _contract_store(ctx: typer.Context) -> Store:
     """The store from the options or the environment, always with the documented rate limit."""
-    s: _Ctx = ctx.find_root().obj
-    overrides: dict[str, Any] = {"max_retries": s.max_retries, "rate_limit": True}
-    for key, value, env in (
-        ("secure_url", s.secure_url, ENV_SECURE_URL),
-        ("private_key", s.private_key, ENV_PRIVATE_KEY),
-        ("token", s.token, ENV_TOKEN),
-        ("base_url", s.base_url, ENV_BASE_URL),
-    ):
-        if value:
-            overrides[key] = value
-        elif key != "base_url" and not os.environ.get(env, "").strip():
-            raise _usage(f"{env} is not set (or pass --{key.replace('_', '-')})")
-    try:
-        return Store.from_env(**overrides)
-    except ValueError as exc:
-        raise _usage(str(exc)) from None
+    return _store(ctx, _usage, rate_limit=True)
 
 
 def _say(finding: Finding) -> None:
