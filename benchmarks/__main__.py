@@ -85,8 +85,8 @@ def _rows() -> list[tuple[str, str, str, str]]:
             (
                 "4. decode, models / json.loads",
                 f"{r['ratio_models_over_json_loads']} ({r['models_ms_per_page']} vs {r['json_loads_ms_per_page']} ms per 500)",
-                "≤ 2.0",
-                _verdict(r["ratio_models_over_json_loads"] <= 2.0),
+                "≤ 1.3",
+                _verdict(r["ratio_models_over_json_loads"] <= 1.3),
             )
         )
     if r := _load("scale"):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+from collections import OrderedDict
 from pathlib import Path
+from types import MappingProxyType
 
+import attrs
 import httpx
 import pytest
 import threedcart
@@ -27,6 +30,7 @@ from threedcart_customers_client.models import (
     Customer,
     CustomerCreate,
     CustomerUpdateItem,
+    Error,
     WriteResult,
 )
 from threedcart_customers_client.types import UNSET
@@ -179,3 +183,165 @@ def test_sdk_accepts_every_minor_version_of_the_contract() -> None:
     major = int(SPEC["info"]["version"].split(".")[0])
     root = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert f'"threedcart-customers-client>={major}.0,<{major + 1}"' in root
+
+
+# --- from_dict, the custom template's fast path (every field, nothing else) and its other path -------
+MODELS = {
+    "Customer": Customer,
+    "CustomerCreate": CustomerCreate,
+    "CustomerUpdateItem": CustomerUpdateItem,
+    "CountResult": CountResult,
+    "WriteResult": WriteResult,
+    "Error": Error,
+}
+
+
+def _fields(schema_name: str) -> tuple[dict[str, dict[str, object]], list[str]]:
+    """A schema's properties (through allOf) and its required field names, from the spec."""
+    schema = SPEC["components"]["schemas"][schema_name]
+    properties: dict[str, dict[str, object]] = {}
+    required: list[str] = []
+    for part in [schema, *schema.get("allOf", [])]:
+        if "$ref" in part:
+            more, needed = _fields(part["$ref"].rsplit("/", 1)[-1])
+        else:
+            more, needed = part.get("properties", {}), part.get("required", [])
+        properties.update(more)
+        required += needed
+    return properties, required
+
+
+def _typed_value(schema: dict[str, object], index: int) -> object:
+    return {"integer": index + 1, "number": index + 0.5, "boolean": index % 2 == 0}.get(
+        str(schema.get("type")), f"text {index}"
+    )
+
+
+def _attribute(model: type, field: str) -> str:
+    """The Python attribute of a JSON field: the one that holds a value only that field carries."""
+    names = list(_fields(model.__name__)[0])
+    parsed = model.from_dict({name: f"<{name}>" for name in names})
+    [attribute] = [a.name for a in attrs.fields(model) if getattr(parsed, a.name) == f"<{field}>"]
+    return attribute
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_from_dict_puts_each_field_in_its_own_attribute(name: str) -> None:
+    model = MODELS[name]
+    properties, _ = _fields(name)
+    assert name != "Customer" or list(properties) == CUSTOMER_FIELDS
+    unique = {field: f"<{field}>" for field in properties}
+    parsed = model.from_dict(unique)
+    assert parsed.to_dict() == unique and parsed.additional_properties == {}
+    for field in properties:
+        assert getattr(parsed, _attribute(model, field)) == f"<{field}>"
+    typed = {field: _typed_value(schema, i) for i, (field, schema) in enumerate(properties.items())}
+    again = model.from_dict(typed)
+    assert again.to_dict() == typed
+    assert model.from_dict(again.to_dict()) == again
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_from_dict_leaves_a_missing_optional_field_unset(name: str) -> None:
+    model = MODELS[name]
+    properties, required = _fields(name)
+    full = {field: f"<{field}>" for field in properties}
+    for field in set(properties) - set(required):
+        parsed = model.from_dict({k: v for k, v in full.items() if k != field})
+        assert getattr(parsed, _attribute(model, field)) is UNSET
+        assert field not in parsed.to_dict() and parsed.additional_properties == {}
+    minimal = model.from_dict({field: full[field] for field in required})
+    assert minimal.to_dict() == {field: full[field] for field in required}
+    for field in set(properties) - set(required):
+        assert getattr(minimal, _attribute(model, field)) is UNSET
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_from_dict_keeps_null_as_none(name: str) -> None:
+    model = MODELS[name]
+    nulls = dict.fromkeys(_fields(name)[0])
+    parsed = model.from_dict(nulls)
+    assert all(getattr(parsed, _attribute(model, field)) is None for field in nulls)
+    assert parsed.to_dict() == nulls
+    one_null = model.from_dict({**{f: f"<{f}>" for f in nulls}, next(iter(nulls)): None})
+    assert getattr(one_null, _attribute(model, next(iter(nulls)))) is None
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_from_dict_puts_unknown_keys_in_additional_properties_in_their_order(name: str) -> None:
+    model = MODELS[name]
+    properties, required = _fields(name)
+    fields = list(properties)
+    source: dict[str, object] = {"Zeta": 1}
+    for i, field in enumerate(fields):
+        source[field] = f"<{field}>"
+        if i == len(fields) // 2:
+            source["Alpha"] = [1, {"b": None}]
+    source["customerid"] = None  # the names are case-sensitive
+    before = dict(source)
+    parsed = first = model.from_dict(source)
+    assert parsed.additional_properties == {"Zeta": 1, "Alpha": [1, {"b": None}], "customerid": None}
+    assert list(parsed.additional_properties) == ["Zeta", "Alpha", "customerid"]
+    assert parsed.additional_properties is not source and source == before
+    assert parsed.to_dict() == source
+    assert all(getattr(parsed, _attribute(model, f)) == f"<{f}>" for f in fields)
+    # as many keys as fields, one of them unknown: the unknown key is kept, the missing field unset
+    for dropped in [f for f in fields if f not in required][-1:]:
+        swapped = {**{f: f"<{f}>" for f in fields if f != dropped}, "Other": 2}
+        parsed = model.from_dict(swapped)
+        assert len(swapped) == len(fields) and parsed.additional_properties == {"Other": 2}
+        assert getattr(parsed, _attribute(model, dropped)) is UNSET
+    # adding or removing a key later never touches the parsed model
+    source["Late"] = 3
+    del source["Zeta"]
+    assert list(first.additional_properties) == ["Zeta", "Alpha", "customerid"]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_from_dict_reads_any_mapping_as_the_stock_code_does(name: str) -> None:
+    model = MODELS[name]
+    full = {field: f"<{field}>" for field in _fields(name)[0]}
+    expected = model.from_dict(full)
+    assert model.from_dict(MappingProxyType(full)) == expected
+    assert model.from_dict(list(full.items())) == expected  # dict() of pairs, as before
+    assert model.from_dict(OrderedDict(full)) == expected
+    assert model.from_dict({**full, "X": 1}) != expected
+    for not_a_mapping in ("abc", 5, None, [1, 2]):
+        with pytest.raises((TypeError, ValueError)):
+            model.from_dict(not_a_mapping)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODELS if _fields(n)[1]))
+def test_from_dict_raises_key_error_for_a_missing_required_field(name: str) -> None:
+    model = MODELS[name]
+    properties, required = _fields(name)
+    full = {field: f"<{field}>" for field in properties}
+    for field in required:
+        without = {k: v for k, v in full.items() if k != field}
+        # the first missing required field, in the spec's order, is named (as the stock pops did)
+        with pytest.raises(KeyError) as missing:
+            model.from_dict(without)
+        assert missing.value.args == (field,)
+        with pytest.raises(KeyError):  # as many keys as fields, one unknown
+            model.from_dict({**without, "Other": 1})
+    with pytest.raises(KeyError) as none:
+        model.from_dict({})
+    assert none.value.args == (required[0],)
+
+
+def test_a_page_of_every_field_decodes_through_the_operation() -> None:
+    """The path of every page the SDK reads: `_build_response` (parse_json, then from_dict per item)."""
+    properties, _ = _fields("Customer")
+    page = [
+        {field: _typed_value(schema, i + n) for i, (field, schema) in enumerate(properties.items())}
+        for n in range(50)
+    ]
+    page[3]["Unknown"] = {"nested": [1]}
+    del page[4]["Comments"]
+    page[5]["Email"] = None
+    response = httpx.Response(200, content=json.dumps(page).encode())
+    parsed = list_customers._build_response(client=Client(base_url="http://x"), response=response).parsed
+    assert parsed == [Customer.from_dict(item) for item in page]
+    assert isinstance(parsed, list) and [c.to_dict() for c in parsed] == page
+    assert parsed[3].additional_properties == {"Unknown": {"nested": [1]}}
+    assert parsed[4].comments is UNSET and parsed[5].email is None

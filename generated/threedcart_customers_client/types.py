@@ -1,9 +1,11 @@
 """Contains some shared types for properties"""
 
+import json
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
 
+import orjson
 from attrs import define
 
 
@@ -51,4 +53,29 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+# Bytes to their digits as "0" and everything else as " ": an integer literal that orjson would
+# read as a float (beyond 64 bits, so 19 digits or more) becomes a run of 19 zeros.
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_INTEGER = b"0" * 19
+
+
+def parse_json(content: bytes) -> Any:
+    """A JSON body's value, exactly as `json.loads(content)` (and httpx's `response.json()`) reads it.
+
+    orjson reads it, about twice as fast, when it reads it the same way. Otherwise `json.loads`
+    does, with its own value or error: whatever orjson refuses (an empty body, a UTF-8 BOM, UTF-16
+    or UTF-32, NaN and Infinity, lone surrogates, nesting past 1024 levels, malformed JSON), and
+    any run of 19 or more digits, as orjson reads an integer beyond 64 bits as a float. One
+    difference remains: orjson reads nesting up to 1024 levels, where `json.loads` raises
+    RecursionError from about 1000 levels (its limit is the interpreter's recursion limit less the
+    caller's depth); deeper nesting raises RecursionError as before.
+    """
+    if _LONG_INTEGER not in content.translate(_DIGITS):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(content)
+
+
+__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "parse_json"]

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="CountResult")
+
+_FIELD_NAMES = frozenset(("TotalCount",))
+"""The JSON names of the fields; any other key of a dict is an additional property."""
+_OPTIONAL_FIELDS: dict[str, Any] = {}
+"""UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
+_FIELD_VALUES = itemgetter(
+    "TotalCount",
+)
+"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
 
 
 @_attrs_define
@@ -37,14 +47,17 @@ class CountResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        total_count = d.pop("TotalCount")
-
-        count_result = cls(
-            total_count=total_count,
-        )
-
-        count_result.additional_properties = d
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        if len(d) == 1:
+            # Every field and nothing else: the usual answer of the service.
+            try:
+                return cls(_FIELD_VALUES(d))
+            except KeyError:
+                pass
+        field_values_ = _OPTIONAL_FIELDS | d
+        count_result = cls(_FIELD_VALUES(field_values_))
+        if len(field_values_) != 1:
+            count_result.additional_properties = {k: v for k, v in d.items() if k not in _FIELD_NAMES}
         return count_result
 
     @property

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -9,6 +10,125 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerUpdateItem")
+
+_FIELD_NAMES = frozenset(
+    (
+        "CustomerID",
+        "Email",
+        "Password",
+        "BillingCompany",
+        "BillingFirstName",
+        "BillingLastName",
+        "BillingAddress1",
+        "BillingAddress2",
+        "BillingCity",
+        "BillingState",
+        "BillingZipCode",
+        "BillingCountry",
+        "BillingPhoneNumber",
+        "BillingTaxID",
+        "ShippingCompany",
+        "ShippingFirstName",
+        "ShippingLastName",
+        "ShippingAddress1",
+        "ShippingAddress2",
+        "ShippingCity",
+        "ShippingState",
+        "ShippingZipCode",
+        "ShippingCountry",
+        "ShippingPhoneNumber",
+        "ShippingAddressType",
+        "CustomerGroupID",
+        "Enabled",
+        "MailList",
+        "NonTaxable",
+        "DisableBillingSameAsShipping",
+        "Comments",
+        "AdditionalField1",
+        "AdditionalField2",
+        "AdditionalField3",
+        "TotalStoreCredit",
+        "ResetPassword",
+    )
+)
+"""The JSON names of the fields; any other key of a dict is an additional property."""
+_OPTIONAL_FIELDS: dict[str, Any] = {
+    "Email": UNSET,
+    "Password": UNSET,
+    "BillingCompany": UNSET,
+    "BillingFirstName": UNSET,
+    "BillingLastName": UNSET,
+    "BillingAddress1": UNSET,
+    "BillingAddress2": UNSET,
+    "BillingCity": UNSET,
+    "BillingState": UNSET,
+    "BillingZipCode": UNSET,
+    "BillingCountry": UNSET,
+    "BillingPhoneNumber": UNSET,
+    "BillingTaxID": UNSET,
+    "ShippingCompany": UNSET,
+    "ShippingFirstName": UNSET,
+    "ShippingLastName": UNSET,
+    "ShippingAddress1": UNSET,
+    "ShippingAddress2": UNSET,
+    "ShippingCity": UNSET,
+    "ShippingState": UNSET,
+    "ShippingZipCode": UNSET,
+    "ShippingCountry": UNSET,
+    "ShippingPhoneNumber": UNSET,
+    "ShippingAddressType": UNSET,
+    "CustomerGroupID": UNSET,
+    "Enabled": UNSET,
+    "MailList": UNSET,
+    "NonTaxable": UNSET,
+    "DisableBillingSameAsShipping": UNSET,
+    "Comments": UNSET,
+    "AdditionalField1": UNSET,
+    "AdditionalField2": UNSET,
+    "AdditionalField3": UNSET,
+    "TotalStoreCredit": UNSET,
+    "ResetPassword": UNSET,
+}
+"""UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
+_FIELD_VALUES = itemgetter(
+    "CustomerID",
+    "Email",
+    "Password",
+    "BillingCompany",
+    "BillingFirstName",
+    "BillingLastName",
+    "BillingAddress1",
+    "BillingAddress2",
+    "BillingCity",
+    "BillingState",
+    "BillingZipCode",
+    "BillingCountry",
+    "BillingPhoneNumber",
+    "BillingTaxID",
+    "ShippingCompany",
+    "ShippingFirstName",
+    "ShippingLastName",
+    "ShippingAddress1",
+    "ShippingAddress2",
+    "ShippingCity",
+    "ShippingState",
+    "ShippingZipCode",
+    "ShippingCountry",
+    "ShippingPhoneNumber",
+    "ShippingAddressType",
+    "CustomerGroupID",
+    "Enabled",
+    "MailList",
+    "NonTaxable",
+    "DisableBillingSameAsShipping",
+    "Comments",
+    "AdditionalField1",
+    "AdditionalField2",
+    "AdditionalField3",
+    "TotalStoreCredit",
+    "ResetPassword",
+)
+"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
 
 
 @_attrs_define
@@ -355,119 +475,17 @@ class CustomerUpdateItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("CustomerID")
-
-        email = d.pop("Email", UNSET)
-
-        password = d.pop("Password", UNSET)
-
-        billing_company = d.pop("BillingCompany", UNSET)
-
-        billing_first_name = d.pop("BillingFirstName", UNSET)
-
-        billing_last_name = d.pop("BillingLastName", UNSET)
-
-        billing_address_1 = d.pop("BillingAddress1", UNSET)
-
-        billing_address_2 = d.pop("BillingAddress2", UNSET)
-
-        billing_city = d.pop("BillingCity", UNSET)
-
-        billing_state = d.pop("BillingState", UNSET)
-
-        billing_zip_code = d.pop("BillingZipCode", UNSET)
-
-        billing_country = d.pop("BillingCountry", UNSET)
-
-        billing_phone_number = d.pop("BillingPhoneNumber", UNSET)
-
-        billing_tax_id = d.pop("BillingTaxID", UNSET)
-
-        shipping_company = d.pop("ShippingCompany", UNSET)
-
-        shipping_first_name = d.pop("ShippingFirstName", UNSET)
-
-        shipping_last_name = d.pop("ShippingLastName", UNSET)
-
-        shipping_address_1 = d.pop("ShippingAddress1", UNSET)
-
-        shipping_address_2 = d.pop("ShippingAddress2", UNSET)
-
-        shipping_city = d.pop("ShippingCity", UNSET)
-
-        shipping_state = d.pop("ShippingState", UNSET)
-
-        shipping_zip_code = d.pop("ShippingZipCode", UNSET)
-
-        shipping_country = d.pop("ShippingCountry", UNSET)
-
-        shipping_phone_number = d.pop("ShippingPhoneNumber", UNSET)
-
-        shipping_address_type = d.pop("ShippingAddressType", UNSET)
-
-        customer_group_id = d.pop("CustomerGroupID", UNSET)
-
-        enabled = d.pop("Enabled", UNSET)
-
-        mail_list = d.pop("MailList", UNSET)
-
-        non_taxable = d.pop("NonTaxable", UNSET)
-
-        disable_billing_same_as_shipping = d.pop("DisableBillingSameAsShipping", UNSET)
-
-        comments = d.pop("Comments", UNSET)
-
-        additional_field_1 = d.pop("AdditionalField1", UNSET)
-
-        additional_field_2 = d.pop("AdditionalField2", UNSET)
-
-        additional_field_3 = d.pop("AdditionalField3", UNSET)
-
-        total_store_credit = d.pop("TotalStoreCredit", UNSET)
-
-        reset_password = d.pop("ResetPassword", UNSET)
-
-        customer_update_item = cls(
-            customer_id=customer_id,
-            email=email,
-            password=password,
-            billing_company=billing_company,
-            billing_first_name=billing_first_name,
-            billing_last_name=billing_last_name,
-            billing_address_1=billing_address_1,
-            billing_address_2=billing_address_2,
-            billing_city=billing_city,
-            billing_state=billing_state,
-            billing_zip_code=billing_zip_code,
-            billing_country=billing_country,
-            billing_phone_number=billing_phone_number,
-            billing_tax_id=billing_tax_id,
-            shipping_company=shipping_company,
-            shipping_first_name=shipping_first_name,
-            shipping_last_name=shipping_last_name,
-            shipping_address_1=shipping_address_1,
-            shipping_address_2=shipping_address_2,
-            shipping_city=shipping_city,
-            shipping_state=shipping_state,
-            shipping_zip_code=shipping_zip_code,
-            shipping_country=shipping_country,
-            shipping_phone_number=shipping_phone_number,
-            shipping_address_type=shipping_address_type,
-            customer_group_id=customer_group_id,
-            enabled=enabled,
-            mail_list=mail_list,
-            non_taxable=non_taxable,
-            disable_billing_same_as_shipping=disable_billing_same_as_shipping,
-            comments=comments,
-            additional_field_1=additional_field_1,
-            additional_field_2=additional_field_2,
-            additional_field_3=additional_field_3,
-            total_store_credit=total_store_credit,
-            reset_password=reset_password,
-        )
-
-        customer_update_item.additional_properties = d
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        if len(d) == 36:
+            # Every field and nothing else: the usual answer of the service.
+            try:
+                return cls(*_FIELD_VALUES(d))
+            except KeyError:
+                pass
+        field_values_ = _OPTIONAL_FIELDS | d
+        customer_update_item = cls(*_FIELD_VALUES(field_values_))
+        if len(field_values_) != 36:
+            customer_update_item.additional_properties = {k: v for k, v in d.items() if k not in _FIELD_NAMES}
         return customer_update_item
 
     @property

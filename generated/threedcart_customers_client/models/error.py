@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -9,6 +10,30 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Error")
+
+_FIELD_NAMES = frozenset(
+    (
+        "Key",
+        "Value",
+        "Status",
+        "Message",
+    )
+)
+"""The JSON names of the fields; any other key of a dict is an additional property."""
+_OPTIONAL_FIELDS: dict[str, Any] = {
+    "Key": UNSET,
+    "Value": UNSET,
+    "Status": UNSET,
+    "Message": UNSET,
+}
+"""UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
+_FIELD_VALUES = itemgetter(
+    "Key",
+    "Value",
+    "Status",
+    "Message",
+)
+"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
 
 
 @_attrs_define
@@ -59,23 +84,17 @@ class Error:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        key = d.pop("Key", UNSET)
-
-        value = d.pop("Value", UNSET)
-
-        status = d.pop("Status", UNSET)
-
-        message = d.pop("Message", UNSET)
-
-        error = cls(
-            key=key,
-            value=value,
-            status=status,
-            message=message,
-        )
-
-        error.additional_properties = d
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        if len(d) == 4:
+            # Every field and nothing else: the usual answer of the service.
+            try:
+                return cls(*_FIELD_VALUES(d))
+            except KeyError:
+                pass
+        field_values_ = _OPTIONAL_FIELDS | d
+        error = cls(*_FIELD_VALUES(field_values_))
+        if len(field_values_) != 4:
+            error.additional_properties = {k: v for k, v in d.items() if k not in _FIELD_NAMES}
         return error
 
     @property

@@ -1,12 +1,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="WriteResult")
+
+_FIELD_NAMES = frozenset(
+    (
+        "Key",
+        "Value",
+        "Status",
+        "Message",
+    )
+)
+"""The JSON names of the fields; any other key of a dict is an additional property."""
+_OPTIONAL_FIELDS: dict[str, Any] = {}
+"""UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
+_FIELD_VALUES = itemgetter(
+    "Key",
+    "Value",
+    "Status",
+    "Message",
+)
+"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
 
 
 @_attrs_define
@@ -52,23 +72,17 @@ class WriteResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        key = d.pop("Key")
-
-        value = d.pop("Value")
-
-        status = d.pop("Status")
-
-        message = d.pop("Message")
-
-        write_result = cls(
-            key=key,
-            value=value,
-            status=status,
-            message=message,
-        )
-
-        write_result.additional_properties = d
+        d = src_dict if type(src_dict) is dict else dict(src_dict)
+        if len(d) == 4:
+            # Every field and nothing else: the usual answer of the service.
+            try:
+                return cls(*_FIELD_VALUES(d))
+            except KeyError:
+                pass
+        field_values_ = _OPTIONAL_FIELDS | d
+        write_result = cls(*_FIELD_VALUES(field_values_))
+        if len(field_values_) != 4:
+            write_result.additional_properties = {k: v for k, v in d.items() if k not in _FIELD_NAMES}
         return write_result
 
     @property

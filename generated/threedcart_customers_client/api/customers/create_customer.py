@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.customer_create import CustomerCreate
 from ...models.error import Error
 from ...models.write_result import WriteResult
-from ...types import Response
+from ...types import Response, parse_json
 
 
 def _get_kwargs(
@@ -35,7 +35,7 @@ def _parse_response(
 ) -> list[Error] | list[WriteResult] | None:
     if response.status_code == 201:
         response_201 = []
-        _response_201 = response.json()
+        _response_201 = parse_json(response.content)
         for componentsschemas_write_result_list_item_data in _response_201:
             componentsschemas_write_result_list_item = WriteResult.from_dict(
                 componentsschemas_write_result_list_item_data
@@ -47,7 +47,7 @@ def _parse_response(
 
     if response.status_code == 400:
         response_400 = []
-        _response_400 = response.json()
+        _response_400 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_400:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -57,7 +57,7 @@ def _parse_response(
 
     if response.status_code == 401:
         response_401 = []
-        _response_401 = response.json()
+        _response_401 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_401:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -67,7 +67,7 @@ def _parse_response(
 
     if response.status_code == 415:
         response_415 = []
-        _response_415 = response.json()
+        _response_415 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_415:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -77,7 +77,7 @@ def _parse_response(
 
     if response.status_code == 429:
         response_429 = []
-        _response_429 = response.json()
+        _response_429 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_429:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -87,7 +87,7 @@ def _parse_response(
 
     if response.status_code == 500:
         response_500 = []
-        _response_500 = response.json()
+        _response_500 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_500:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -97,7 +97,7 @@ def _parse_response(
 
     if response.status_code == 503:
         response_503 = []
-        _response_503 = response.json()
+        _response_503 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_503:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 

@@ -8,7 +8,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.write_result import WriteResult
-from ...types import Response
+from ...types import Response, parse_json
 
 
 def _get_kwargs(
@@ -30,7 +30,7 @@ def _parse_response(
 ) -> list[Error] | list[WriteResult] | None:
     if response.status_code == 200:
         response_200 = []
-        _response_200 = response.json()
+        _response_200 = parse_json(response.content)
         for componentsschemas_write_result_list_item_data in _response_200:
             componentsschemas_write_result_list_item = WriteResult.from_dict(
                 componentsschemas_write_result_list_item_data
@@ -42,7 +42,7 @@ def _parse_response(
 
     if response.status_code == 400:
         response_400 = []
-        _response_400 = response.json()
+        _response_400 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_400:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -52,7 +52,7 @@ def _parse_response(
 
     if response.status_code == 401:
         response_401 = []
-        _response_401 = response.json()
+        _response_401 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_401:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -62,7 +62,7 @@ def _parse_response(
 
     if response.status_code == 404:
         response_404 = []
-        _response_404 = response.json()
+        _response_404 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_404:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -72,7 +72,7 @@ def _parse_response(
 
     if response.status_code == 429:
         response_429 = []
-        _response_429 = response.json()
+        _response_429 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_429:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -82,7 +82,7 @@ def _parse_response(
 
     if response.status_code == 500:
         response_500 = []
-        _response_500 = response.json()
+        _response_500 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_500:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -92,7 +92,7 @@ def _parse_response(
 
     if response.status_code == 503:
         response_503 = []
-        _response_503 = response.json()
+        _response_503 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_503:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 

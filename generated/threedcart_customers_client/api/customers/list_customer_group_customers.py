@@ -12,7 +12,7 @@ from ...models.error import Error
 from ...models.list_customer_group_customers_countonly import (
     ListCustomerGroupCustomersCountonly,
 )
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, parse_json
 
 
 def _get_kwargs(
@@ -100,13 +100,13 @@ def _parse_response(
 
             return response_200_type_1
 
-        response_200 = _parse_response_200(response.json())
+        response_200 = _parse_response_200(parse_json(response.content))
 
         return response_200
 
     if response.status_code == 400:
         response_400 = []
-        _response_400 = response.json()
+        _response_400 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_400:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -116,7 +116,7 @@ def _parse_response(
 
     if response.status_code == 401:
         response_401 = []
-        _response_401 = response.json()
+        _response_401 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_401:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -126,7 +126,7 @@ def _parse_response(
 
     if response.status_code == 404:
         response_404 = []
-        _response_404 = response.json()
+        _response_404 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_404:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -136,7 +136,7 @@ def _parse_response(
 
     if response.status_code == 429:
         response_429 = []
-        _response_429 = response.json()
+        _response_429 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_429:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -146,7 +146,7 @@ def _parse_response(
 
     if response.status_code == 500:
         response_500 = []
-        _response_500 = response.json()
+        _response_500 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_500:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
@@ -156,7 +156,7 @@ def _parse_response(
 
     if response.status_code == 503:
         response_503 = []
-        _response_503 = response.json()
+        _response_503 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_503:
             componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
 
