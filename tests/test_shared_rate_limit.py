@@ -6,6 +6,8 @@ a free loopback port with a password (never a system service, never fakeredis).
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import logging
 import os
@@ -14,10 +16,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -113,6 +117,13 @@ def test_keys_and_repr_hold_no_secret(redis_server: RedisServer) -> None:
     shared = threedcart.SharedRateLimit(redis_server.url)
     throttle = shared.throttle("https://merchant-store.3dcartstores.com")
     throttle.reserve()
+
+    async def areserve() -> None:
+        other = shared.throttle("https://merchant-store.3dcartstores.com/")
+        await other.areserve()
+        await other.aclose()
+
+    asyncio.run(areserve())  # the async path names the same key
     keys = [k.decode() for k in redis_server.client().keys("*")]
     assert keys == [store_key("https://merchant-store.3dcartstores.com")]
     assert re.fullmatch(re.escape(KEY_PREFIX) + "[0-9a-f]{32}", keys[0])
@@ -176,8 +187,6 @@ def test_from_env_selects_the_shared_limit(
 
 
 def test_async_store_reserves_in_the_shared_bucket(redis_server: RedisServer) -> None:
-    import asyncio
-
     shared = threedcart.SharedRateLimit(redis_server.url, threedcart.RateLimit(capacity=3, per_second=4))
     with MockServer(["--seed-customers", "5"]) as mock:
 
@@ -197,6 +206,188 @@ def test_async_store_reserves_in_the_shared_bucket(redis_server: RedisServer) ->
         # capacity 3 keeps one of headroom: 2 at once, then 4 a second -> the 4th waits ~0.5 s
         assert asyncio.run(main()) >= 0.45
     assert redis_server.client().exists(store_key(mock.headers["SecureURL"]))
+
+
+# --- the async path ----------------------------------------------------------------------------
+
+
+def _store_kwargs(mock: MockServer, **options: Any) -> dict[str, Any]:
+    return {
+        "secure_url": mock.headers["SecureURL"],
+        "private_key": mock.headers["PrivateKey"],
+        "token": mock.headers["Token"],
+        "base_url": mock.url,
+        **options,
+    }
+
+
+async def _max_tick_gap(work: Callable[[], Awaitable[object]], every: float = 0.01) -> float:
+    """Run `work` while a ticker task sleeps `every` seconds in a loop; the longest gap between ticks."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while not done.is_set():
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(every * 3)  # the ticker is running before the work starts
+    try:
+        await work()
+    finally:
+        done.set()
+        await task
+    return max(gaps)
+
+
+def test_async_reservations_never_block_the_event_loop(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="threedcart")
+    # a "Redis" that accepts connections and never answers: every call runs into its timeout
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        port = silent.getsockname()[1]
+        url = f"redis://:{quote(PASSWORD, safe='')}@127.0.0.1:{port}/0"
+        shared = threedcart.SharedRateLimit(url, timeout=0.25, retry_interval=0.2)
+        throttle = shared.throttle("https://shop.example.com")
+        probes: list[float] = []
+
+        async def reservations() -> None:
+            for _ in range(3):  # each one a probe of Redis, retry_interval apart
+                started = time.monotonic()
+                # and meanwhile other tasks reserve in the local bucket without waiting for Redis
+                await asyncio.gather(*(throttle.areserve() for _ in range(4)))
+                probes.append(time.monotonic() - started)
+                await asyncio.sleep(0.25)
+
+        async def blocking() -> None:
+            await asyncio.sleep(0.25)  # past retry_interval: the next reservation probes Redis
+            throttle.reserve()  # the sync call, for contrast: it holds the loop for its timeout
+
+        async def main() -> tuple[float, float]:
+            gap = await _max_tick_gap(reservations)
+            contrast = await _max_tick_gap(blocking)
+            await throttle.aclose()
+            return gap, contrast
+
+        gap, contrast = asyncio.run(main())
+    # every probe really waited on Redis (about 2 x timeout), yet the ticker never stalled
+    assert all(p >= 0.2 for p in probes), probes
+    assert gap < 0.1, f"the event loop stalled {gap:.3f} s during async reservations"
+    assert contrast >= 0.2  # the measurement does see a blocking call
+    down = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(down) == 1 and down[0].levelno == logging.WARNING
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert PASSWORD not in text and quote(PASSWORD, safe="") not in text and ":***@" in text
+
+
+def test_async_redis_down_falls_back_once_then_shares_again(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="threedcart")
+    limit = threedcart.RateLimit(capacity=5, per_second=2)
+    shared = threedcart.SharedRateLimit(redis_server.url, limit, retry_interval=0.3)
+    throttle = shared.throttle("https://shop.example.com")
+
+    async def main() -> tuple[list[float], float]:
+        assert await asyncio.gather(*(throttle.areserve() for _ in range(4))) == [0.0] * 4  # full
+        redis_server.stop()
+        started = time.monotonic()
+        # concurrent tasks see Redis go away together: one warning, and each gets a local slot
+        waits = sorted(await asyncio.gather(*(throttle.areserve() for _ in range(3))))
+        assert time.monotonic() - started < 2
+        await asyncio.to_thread(redis_server.start)
+        await asyncio.sleep(0.35)
+        after = await throttle.areserve()
+        await throttle.aclose()
+        return waits, after
+
+    waits, after = asyncio.run(main())
+    # the local bucket started as full as the shared one was (less the time Redis took to die):
+    # no fresh burst, then one slot per leak interval
+    assert waits[0] > 0.25
+    assert [b - a for a, b in itertools.pairwise(waits)] == pytest.approx([0.5, 0.5], abs=0.02)
+    assert after > 0.5  # the local level went into the restarted shared bucket
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("unreachable" in m for m in messages) == 1
+    assert sum("is back:" in m for m in messages) == 1
+    assert redis_server.client().exists(throttle.key)
+    text = "\n".join(messages)
+    assert PASSWORD not in text and quote(PASSWORD, safe="") not in text
+
+
+def test_one_limit_serves_threads_and_several_event_loops(redis_server: RedisServer) -> None:
+    limit = threedcart.RateLimit(capacity=4, per_second=5)
+    shared = threedcart.SharedRateLimit(redis_server.url, limit)
+    throttle = shared.throttle("https://shop.example.com")
+    times: list[float] = []
+    waits: list[float] = []
+
+    def timed() -> None:
+        times.append(time.monotonic())
+        waits.append(throttle.reserve())
+
+    async def atimed() -> None:
+        times.append(time.monotonic())
+        waits.append(await throttle.areserve())
+
+    timed()
+    for _ in range(3):  # a fresh loop each time: each gets its own client, the old one is dropped
+        asyncio.run(atimed())
+        timed()
+    assert len(throttle._async) == 1  # only the last loop's client: closed loops' are forgotten
+    # one bucket, whichever side reserved: what one in-process bucket gives at the same moments
+    local = threedcart._throttle.Throttle(limit, clock=iter(times).__next__)
+    expected = [local.reserve() for _ in times]
+    assert expected[-1] > 0  # the bucket filled up
+    for got, want in zip(waits, expected, strict=True):
+        assert got == pytest.approx(want, abs=0.05)
+
+    async def after_aclose() -> int:
+        await throttle.areserve()
+        await throttle.aclose()
+        return len(throttle._async)
+
+    assert asyncio.run(after_aclose()) == 0
+
+
+def test_async_store_and_sync_store_share_one_bucket(redis_server: RedisServer) -> None:
+    # one SharedRateLimit for both; 60 requests overflow the mock's bucket of 50 unless they share
+    shared = threedcart.SharedRateLimit(redis_server.url)
+    failures: list[BaseException] = []
+    with MockServer(["--seed-customers", "3", "--rate-limit", "on"]) as mock:
+        options = _store_kwargs(mock, rate_limit=shared, max_retries=0)
+
+        def sync_side() -> None:
+            try:
+                with threedcart.Store(**options) as store:
+                    for _ in range(30):
+                        store.customers.count()
+            except BaseException as exc:
+                failures.append(exc)
+
+        async def async_side() -> int:
+            async with threedcart.AsyncStore(**options) as store:
+                counts = await asyncio.gather(*(store.customers.count() for _ in range(30)))
+                clients = len(redis_server.client().client_list())
+            assert counts == [3] * 30
+            return clients - len(redis_server.client().client_list())
+
+        started = time.monotonic()
+        thread = threading.Thread(target=sync_side)
+        thread.start()
+        closed = asyncio.run(async_side())
+        thread.join(60)
+        seconds = time.monotonic() - started
+    assert not failures, failures  # max_retries=0: a single 429 would have raised
+    assert seconds >= (60 - 50) / 2 * 0.9  # the shared bucket, not luck, set the pace
+    assert closed >= 1  # AsyncStore.aclose() closed its Redis connections
+    keys = [k.decode() for k in redis_server.client().keys("*")]
+    assert keys == [store_key(mock.headers["SecureURL"])]
 
 
 # --- four processes, one store, one bucket ------------------------------------------------------

@@ -413,9 +413,12 @@ class AsyncStore(_BaseStore):
         self.customers = AsyncCustomers(self)
 
     async def aclose(self) -> None:
-        """Close the connection pool (a `with_options` view leaves it to its store)."""
+        """Close the connection pool, and the rate limit's Redis client on this event loop if
+        shared (a `with_options` view leaves both to its store)."""
         if self._owner:
             await self._http.aclose()
+            if self._throttle is not None:
+                await self._throttle.aclose()
 
     async def __aenter__(self) -> Self:
         return self

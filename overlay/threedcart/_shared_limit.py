@@ -9,10 +9,18 @@ how long the caller must wait, and the caller sleeps with nothing held on the se
 When Redis cannot be reached, the throttle logs a warning once and falls back to its
 in-process bucket (started as full as the shared one last was), then tries Redis again every
 `retry_interval` seconds; on its way back it carries its own bucket's level into the shared one.
+
+`Store` reserves through a blocking redis-py client (one per `SharedRateLimit`, thread-safe);
+`AsyncStore` awaits the same script through `redis.asyncio`, so a reservation never blocks the
+event loop. An asyncio client is bound to the loop it first ran on: each store's throttle keeps
+one per running loop, made on first use and closed by `AsyncStore.aclose()`; one whose loop has
+closed is dropped (its sockets close as it is collected). So a `SharedRateLimit` may serve a
+`Store` and `AsyncStore`s on any number of threads and event loops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
@@ -24,6 +32,7 @@ from ._throttle import RateLimit, Throttle
 
 if TYPE_CHECKING:
     import redis
+    import redis.asyncio
 
 ENV_RATE_LIMIT_URL = "THREEDCART_RATE_LIMIT_URL"
 KEY_PREFIX = "threedcart:bucket:v1:"
@@ -112,9 +121,10 @@ class SharedRateLimit:
     seconds. Each Redis call gives up after `timeout` seconds. Needs `redis`
     (`pip install 'threedcart[redis]'`). One `SharedRateLimit` may serve several stores.
 
-    A reservation is one Redis round trip, made from the thread (or, for `AsyncStore`, the
-    event loop) about to send the request: well under a millisecond on a nearby Redis, and
-    at most about 2 x `timeout` while Redis is unreachable, once per `retry_interval`.
+    A reservation is one Redis round trip, made by the thread (for `AsyncStore`, awaited by
+    the task) about to send the request: well under a millisecond on a nearby Redis, and at
+    most about 2 x `timeout` while Redis is unreachable, once per `retry_interval`. The async
+    round trip never blocks the event loop: other tasks run while it waits.
     """
 
     def __init__(
@@ -161,6 +171,15 @@ class SharedRateLimit:
             text = text.replace(secret, "***")
         return text
 
+    def _options(self) -> dict[str, Any]:
+        # one immediate retry (a pooled connection gone stale after a restart), no backoff:
+        # an unreachable Redis costs at most about 2 x timeout before the fallback
+        return {
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.timeout,
+            "health_check_interval": 30,
+        }
+
     def _redis(self) -> tuple[redis.Redis, Any]:
         with self._lock:
             if self._client is None:
@@ -168,17 +187,18 @@ class SharedRateLimit:
                 from redis.backoff import NoBackoff
                 from redis.retry import Retry
 
-                # one immediate retry (a pooled connection gone stale after a restart), no backoff:
-                # an unreachable Redis costs at most about 2 x timeout before the fallback
-                self._client = redis.Redis.from_url(
-                    self._url,
-                    socket_timeout=self.timeout,
-                    socket_connect_timeout=self.timeout,
-                    retry=Retry(NoBackoff(), 1),
-                    health_check_interval=30,
-                )
+                self._client = redis.Redis.from_url(self._url, retry=Retry(NoBackoff(), 1), **self._options())
                 self._script = self._client.register_script(_GCRA)
             return self._client, self._script
+
+    def _async_redis(self) -> tuple[redis.asyncio.Redis, Any]:
+        """A new asyncio client and its script, for the running loop only (the caller keeps it)."""
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        client = redis.asyncio.Redis.from_url(self._url, retry=Retry(NoBackoff(), 1), **self._options())
+        return client, client.register_script(_GCRA)
 
     def throttle(self, secure_url: str) -> SharedThrottle:
         """The reserving side for one store (what `Store` uses)."""
@@ -197,25 +217,33 @@ class SharedThrottle(Throttle):
         self._ahead = -1.0  # the shared bucket's last known level, as seconds ahead of now
         self._seen = 0.0  # when _ahead was learned (monotonic)
         self._state_lock = threading.Lock()
+        # asyncio clients, one per event loop (a client cannot outlive or change its loop)
+        self._async: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Any]] = {}
+        self._async_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SharedThrottle({self.shared!r}, key={self.key!r})"
 
-    def reserve(self) -> float:
-        """Reserve a slot in the shared bucket (or the local one while Redis is down); seconds to wait."""
+    def _plan(self) -> tuple[list[str] | None, float]:
+        """(the script's arguments, or None to keep to the local bucket; now, monotonic)."""
         now = time.monotonic()
         with self._state_lock:
             try_redis = not self._down or now >= self._retry_at
             recovering = self._down
             if recovering and try_redis:  # one caller probes; the others keep to the local bucket
                 self._retry_at = now + self.shared.retry_interval
-        if try_redis:
-            floor = self._local_ahead(now) if recovering else -1.0
+        if not try_redis:
+            return None, now
+        floor = self._local_ahead(now) if recovering else -1.0
+        return [repr(self._interval), repr(self._tolerance), repr(floor)], now
+
+    def reserve(self) -> float:
+        """Reserve a slot in the shared bucket (or the local one while Redis is down); seconds to wait."""
+        args, now = self._plan()
+        if args is not None:
             try:
                 _client, script = self.shared._redis()
-                answer = script(
-                    keys=[self.key], args=[repr(self._interval), repr(self._tolerance), repr(floor)]
-                )
+                answer = script(keys=[self.key], args=args)
                 wait, ahead = float(answer[0]), float(answer[1])
             except Exception as exc:  # any Redis failure: never fail the user's job for it
                 self._fail(exc, now)
@@ -223,6 +251,48 @@ class SharedThrottle(Throttle):
                 self._succeed(ahead, now)
                 return wait
         return super().reserve()
+
+    async def areserve(self) -> float:
+        """`reserve()` for asyncio code: the Redis round trip is awaited, never blocking the loop."""
+        args, now = self._plan()
+        if args is not None:
+            try:
+                script = self._async_script()
+                answer = await script(keys=[self.key], args=args)
+                wait, ahead = float(answer[0]), float(answer[1])
+            except Exception as exc:  # any Redis failure: never fail the user's job for it
+                self._fail(exc, now)
+            else:
+                self._succeed(ahead, now)
+                return wait
+        return super().reserve()
+
+    def _async_script(self) -> Any:
+        """The GCRA script on this store's asyncio client for the running loop, made on first use."""
+        loop = asyncio.get_running_loop()
+        with self._async_lock:
+            found = self._async.get(loop)
+            if found is None:
+                self._forget_closed_loops()
+                found = self._async[loop] = self.shared._async_redis()
+            return found[1]
+
+    def _forget_closed_loops(self) -> None:
+        # A client whose loop has closed cannot be awaited any more; dropping it closes its
+        # sockets as it is collected. (Called with _async_lock held.)
+        for loop in [loop for loop in self._async if loop.is_closed()]:
+            del self._async[loop]
+
+    async def aclose(self) -> None:
+        """Close this store's asyncio Redis client of the running loop (`AsyncStore.aclose()`)."""
+        with self._async_lock:
+            found = self._async.pop(asyncio.get_running_loop(), None)
+            self._forget_closed_loops()
+        if found is not None:
+            try:
+                await found[0].aclose()
+            except Exception as exc:  # a connection already broken: nothing left to release
+                log.debug("threedcart: closing the Redis client: %s", self.shared.redact(str(exc)))
 
     def _local_ahead(self, now: float) -> float:
         with self._lock:
@@ -232,9 +302,11 @@ class SharedThrottle(Throttle):
         with self._state_lock:
             was_down = self._down
             self._down = False
-            # the shared bucket's level, seconds ahead of now, to start from if Redis goes away
-            self._ahead = ahead
-            self._seen = now
+            # the shared bucket's level, seconds ahead of now, to start from if Redis goes away;
+            # concurrent answers may arrive out of order, so keep the fullest level seen
+            if now + ahead >= self._seen + self._ahead:
+                self._ahead = ahead
+                self._seen = now
         if was_down:
             log.info("threedcart: Redis at %s is back: the store's bucket is shared again", self.shared.url)
 

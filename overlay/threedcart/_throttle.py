@@ -53,3 +53,10 @@ class Throttle:
             wait = max(0.0, tat - self._tolerance - now)
             self._tat = tat + self._interval
             return wait
+
+    async def areserve(self) -> float:
+        """`reserve()` for asyncio code: the in-process bucket never waits on I/O, so this never blocks."""
+        return self.reserve()
+
+    async def aclose(self) -> None:
+        """Release what the async path holds on the running event loop (nothing, here)."""

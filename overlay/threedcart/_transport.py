@@ -466,7 +466,8 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
         attempt = 0
         maybe_processed = False
         while True:
-            if self.throttle is not None and (wait := self.throttle.reserve()) > 0:
+            # awaited: a reservation in a bucket shared on Redis never blocks the event loop
+            if self.throttle is not None and (wait := await self.throttle.areserve()) > 0:
                 await self._sleep(wait)  # type: ignore[misc]
             started = time.perf_counter()
             try:
