@@ -20,12 +20,13 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
 .PHONY: help venv node generate check-generated lint lint-python lint-spec test test-python demo bench fuzz clean \
-	api-diff release-spec docs
+	api-diff release-spec docs mutation
 
 help:
 	@echo "make demo   - set everything up and run the tour of the CLI against the local mock"
 	@echo "make test   - set everything up and run every check and test"
 	@echo "make docs   - build the offline HTML API reference, $(DOCS_HTML)"
+	@echo "make mutation - mutation testing of the SDK's core (mutmut); writes tests/MUTATION.md"
 	@echo "make generate | check-generated | api-diff | release-spec | lint | bench | fuzz | clean"
 
 # --- environments -----------------------------------------------------------
@@ -80,10 +81,10 @@ release-spec: $(VENV_STAMP) $(NODE_STAMP)
 
 # --- checks -----------------------------------------------------------------
 lint-python: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py
-	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py
+	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py
+	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py
 	$(BIN)/mypy
-	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py
+	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py
 
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)
@@ -117,6 +118,17 @@ demo: $(VENV_STAMP)
 
 bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks
+
+# Mutation testing (not part of `make test`): mutmut, pinned in requirements/mutation.lock, on the
+# SDK's core modules against the fast SDK tests; the table lands in tests/MUTATION.md.
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): $(VENV_STAMP) requirements/mutation.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
+		-r requirements/mutation.lock
+	touch $@
+
+mutation: $(MUTATION_STAMP)
+	$(BIN)/python tools/mutation.py run
 
 fuzz: $(VENV_STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest tests/test_schemathesis.py -p no:cacheprovider -o timeout=1800

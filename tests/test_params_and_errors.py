@@ -1,0 +1,323 @@
+"""Filters into query parameters (`_params`), and the exceptions (`errors`): exact values and messages.
+
+Pure functions, no server: these run once per mutant under `make mutation`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from conftest import SPEC
+from threedcart import errors
+from threedcart._params import FILTER_NAMES, query_params, store_time
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+def _list_query_parameters() -> set[str]:
+    """The query parameters of listCustomers, from the spec."""
+    for item in SPEC["paths"].values():
+        operation = item.get("get", {})
+        if operation.get("operationId") == "listCustomers":
+            names = set()
+            for parameter in operation["parameters"]:
+                if "$ref" in parameter:
+                    parameter = SPEC["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+                if parameter["in"] == "query":
+                    names.add(parameter["name"])
+            return names
+    raise AssertionError("listCustomers is not in the spec")
+
+
+# --- store_time ----------------------------------------------------------------------------
+def test_a_naive_datetime_is_store_time_and_end_of_day_does_not_move_it() -> None:
+    assert store_time(datetime(2026, 3, 1, 9, 5, 7), EASTERN) == "03/01/2026 09:05:07"
+    assert store_time(datetime(2026, 3, 1, 9, 5, 7), EASTERN, end_of_day=True) == "03/01/2026 09:05:07"
+
+
+def test_an_aware_datetime_is_converted_to_the_store_zone() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    assert store_time(datetime(2026, 1, 15, 12, 0, 0, tzinfo=plus_two), EASTERN) == "01/15/2026 05:00:00"
+    assert store_time(datetime(2026, 7, 15, 12, 0, 0, tzinfo=UTC), EASTERN) == "07/15/2026 08:00:00"
+
+
+def test_a_date_is_its_first_second_or_its_last() -> None:
+    assert store_time(date(2026, 2, 28), EASTERN) == "02/28/2026 00:00:00"
+    assert store_time(date(2026, 2, 28), EASTERN, end_of_day=True) == "02/28/2026 23:59:59"
+
+
+@pytest.mark.parametrize(
+    ("text", "end_of_day", "expected"),
+    [
+        ("2026-02-28", False, "02/28/2026 00:00:00"),
+        ("2026-02-28", True, "02/28/2026 23:59:59"),
+        # a time in the string is kept, even midnight or an hour alone, even with end_of_day
+        ("2026-02-28 00:00", True, "02/28/2026 00:00:00"),
+        ("2026-02-28 23:59:59", False, "02/28/2026 23:59:59"),
+        ("2026-02-28 10 AM", False, "02/28/2026 10:00:00"),
+        ("2026-02-28 10 AM", True, "02/28/2026 10:00:00"),
+        ("2026-02-28T10:30:00-05:00", False, "02/28/2026 10:30:00"),
+        ("2026-02-28T15:30:00Z", True, "02/28/2026 10:30:00"),
+    ],
+)
+def test_strings_are_read_with_or_without_a_time(text: str, end_of_day: bool, expected: str) -> None:
+    assert store_time(text, EASTERN, end_of_day=end_of_day) == expected
+
+
+def test_unreadable_strings_name_the_argument_and_the_value() -> None:
+    with pytest.raises(ValueError, match=r"^updated_since: cannot read 'yesterday-ish' as a date \(.+\)$"):
+        store_time("yesterday-ish", EASTERN, name="updated_since")
+    with pytest.raises(ValueError, match=r"^date: cannot read '99999999999999999999' as a date \(.+\)$"):
+        store_time("99999999999999999999", EASTERN)  # dateutil overflows
+
+
+def test_other_types_are_refused_by_name() -> None:
+    with pytest.raises(TypeError, match=r"^updated_until must be a datetime, a date or a string, not int$"):
+        store_time(20260131, EASTERN, name="updated_until")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^date must be a datetime, a date or a string, not NoneType$"):
+        store_time(None, EASTERN)  # type: ignore[arg-type]
+
+
+# --- query_params ---------------------------------------------------------------------------
+def test_every_text_filter_becomes_its_query_parameter_from_the_spec() -> None:
+    spec_params = _list_query_parameters()
+    text_filters = sorted(FILTER_NAMES - {"group_id", "updated_since", "updated_until"})
+    assert len(text_filters) == 7
+    for name in text_filters:
+        group, params = query_params({name: f"value of {name}"}, EASTERN)
+        assert group is None
+        # the API's name is the Python name without underscores (first_name -> firstname)
+        assert params == {name.replace("_", ""): f"value of {name}"}
+        assert name.replace("_", "") in spec_params
+
+
+def test_all_filters_at_once() -> None:
+    spec_params = _list_query_parameters()
+    filters: dict[str, Any] = {
+        "email": "a@example.com",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "country": "US",
+        "state": "FL",
+        "city": "Tampa",
+        "phone": "555",
+        "group_id": 0,
+        "updated_since": date(2026, 1, 1),
+        "updated_until": date(2026, 1, 31),
+    }
+    group, params = query_params(filters, EASTERN)
+    assert group == 0
+    assert params == {
+        "email": "a@example.com",
+        "firstname": "Ann",
+        "lastname": "Lee",
+        "country": "US",
+        "state": "FL",
+        "city": "Tampa",
+        "phone": "555",
+        "lastupdatestart": "01/01/2026 00:00:00",
+        "lastupdateend": "01/31/2026 23:59:59",
+    }
+    assert set(params) <= spec_params
+
+
+def test_none_means_no_filter() -> None:
+    filters = dict.fromkeys(FILTER_NAMES)
+    assert query_params(filters, EASTERN) == (None, {})
+    assert query_params({}, EASTERN) == (None, {})
+
+
+def test_empty_text_is_sent_as_is() -> None:
+    assert query_params({"city": ""}, EASTERN) == (None, {"city": ""})
+
+
+def test_dates_go_to_the_store_zone_and_name_the_filter() -> None:
+    since = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+    until = datetime(2026, 6, 2, 3, 59, 59, tzinfo=UTC)  # an aware `until` keeps its time
+    _, params = query_params({"updated_since": since, "updated_until": until}, EASTERN)
+    assert params == {"lastupdatestart": "06/01/2026 12:00:00", "lastupdateend": "06/01/2026 23:59:59"}
+    _, params = query_params({"updated_until": "2026-06-01"}, EASTERN)
+    assert params == {"lastupdateend": "06/01/2026 23:59:59"}
+    with pytest.raises(ValueError, match=r"^updated_since: cannot read 'soon'"):
+        query_params({"updated_since": "soon"}, EASTERN)
+    with pytest.raises(ValueError, match=r"^updated_until: cannot read 'later'"):
+        query_params({"updated_until": "later"}, EASTERN)
+    with pytest.raises(TypeError, match=r"^updated_until must be a datetime, a date or a string, not float$"):
+        query_params({"updated_until": 1.5}, EASTERN)
+
+
+def test_unknown_filters_are_named_with_the_known_ones() -> None:
+    known = ", ".join(sorted(FILTER_NAMES))
+    with pytest.raises(TypeError) as caught:
+        query_params({"zip": "33602", "emial": "x", "email": "a@b.c"}, EASTERN)
+    assert str(caught.value) == f"unknown filter(s) emial, zip; the filters are {known}"
+
+
+@pytest.mark.parametrize("name", ["email", "first_name", "last_name", "country", "state", "city", "phone"])
+def test_text_filters_must_be_strings(name: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        query_params({name: 42}, EASTERN)
+    assert str(caught.value) == f"{name} must be a string, not int"
+
+
+@pytest.mark.parametrize("group_id", [0, 1, 2**31 - 1])
+def test_group_id_is_returned_apart(group_id: int) -> None:
+    assert query_params({"group_id": group_id, "city": "Tampa"}, EASTERN) == (group_id, {"city": "Tampa"})
+
+
+@pytest.mark.parametrize("bad", [-1, True, False, "3", 2.0])
+def test_group_id_must_be_a_non_negative_integer(bad: object) -> None:
+    with pytest.raises(ValueError) as caught:
+        query_params({"group_id": bad}, EASTERN)
+    assert str(caught.value) == f"group_id must be a non-negative integer, not {bad!r}"
+
+
+# --- errors -------------------------------------------------------------------------------------
+SECRETS = {"PrivateKey": "pk-secret", "Token": "tok-secret", "Authorization": "Bearer x", "Cookie": "c=1"}
+
+
+def _request(**extra: str) -> httpx.Request:
+    headers = {"SecureURL": "https://shop.example.com", **SECRETS, "Accept": "application/json", **extra}
+    return httpx.Request(
+        "PUT",
+        "https://apirest.3dcart.com/3dCartWebAPI/v1/Customers/7?x=1",
+        headers=headers,
+        json={"Email": "e"},
+    )
+
+
+def test_redact_request_replaces_every_credential_header_and_keeps_the_rest() -> None:
+    request = _request(**{"proxy-authorization": "Basic y", "X-Other": "kept"})
+    copy = errors.redact_request(request)
+    assert copy.method == "PUT"
+    assert copy.url == request.url
+    for name in ("PrivateKey", "Token", "Authorization", "Cookie", "Proxy-Authorization"):
+        assert copy.headers[name] == "[redacted]"
+    assert copy.headers["SecureURL"] == "https://shop.example.com"
+    assert copy.headers["X-Other"] == "kept"
+    assert copy.headers["Accept"] == "application/json"
+    assert copy.content == b""  # no body
+    assert "secret" not in repr(copy.headers)
+    # the original is untouched
+    assert request.headers["PrivateKey"] == "pk-secret"
+
+
+def test_an_api_error_carries_status_message_and_a_redacted_response() -> None:
+    response = httpx.Response(
+        404,
+        headers={"Content-Type": "application/json", "X-Trace": "t1"},
+        content=b'[{"Key":"NotFound","Message":"No customer"}]',
+        request=_request(),
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": b"Not Found", "network_stream": object()},
+    )
+    error = errors.NotFoundError("No customer", response=response)
+    assert (error.status_code, error.message) == (404, "No customer")
+    assert str(error) == "404 No customer"
+    assert repr(error) == "NotFoundError(status_code=404, message='No customer')"
+    assert error.response.status_code == 404
+    assert error.response.content == b'[{"Key":"NotFound","Message":"No customer"}]'
+    assert error.response.headers["X-Trace"] == "t1"
+    assert error.response.request.headers["PrivateKey"] == "[redacted]"
+    assert error.response.request.headers["Token"] == "[redacted]"
+    assert error.response.request.url == response.request.url
+    assert set(error.response.extensions) == {"http_version", "reason_phrase"}
+    assert error.response.reason_phrase == "Not Found"
+    assert error.response.http_version == "HTTP/1.1"
+
+
+def test_the_redacted_response_drops_the_framing_headers_of_the_original() -> None:
+    # the copy holds the decoded body, so the original's encoding and lengths no longer describe it
+    response = httpx.Response(
+        500,
+        headers=[
+            ("Content-Encoding", "gzip"),
+            ("Transfer-Encoding", "chunked"),
+            ("Content-Length", "999"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+        ],
+        content=gzip.compress(b"oops"),
+        request=_request(),
+    )
+    assert response.content == b"oops"
+    error = errors.ServerError("oops", response=response)
+    headers = error.response.headers
+    assert "content-encoding" not in headers
+    assert "transfer-encoding" not in headers
+    assert headers.get_list("set-cookie") == ["a=1", "b=2"]
+    assert error.response.content == b"oops"
+    assert headers["content-length"] == "4"  # httpx sets it for the copy's own body
+
+
+def test_an_error_from_a_response_without_request_or_body() -> None:
+    unread = httpx.Response(503, stream=httpx.ByteStream(b"never read"))
+    error = errors.ServerError("Service Unavailable", response=unread)
+    assert error.response.content == b""
+    with pytest.raises(RuntimeError):
+        _ = error.response.request
+    assert str(error) == "503 Service Unavailable"
+
+
+def test_errors_pickle_with_their_state_and_without_secrets() -> None:
+    response = httpx.Response(429, content=b"slow down", request=_request())
+    error = errors.RateLimitError("slow down", response=response)
+    data = pickle.dumps(error)
+    for secret in SECRETS.values():
+        assert secret.encode() not in data
+    copy = pickle.loads(data)
+    assert type(copy) is errors.RateLimitError
+    assert (copy.status_code, copy.message, str(copy)) == (429, "slow down", "429 slow down")
+    assert copy.response.content == b"slow down"
+
+    connection = errors.APITimeoutError("took too long", request=_request())
+    copy2 = pickle.loads(pickle.dumps(connection))
+    assert type(copy2) is errors.APITimeoutError
+    assert str(copy2) == "took too long"
+    assert copy2.request.headers["Token"] == "[redacted]"
+    assert b"tok-secret" not in pickle.dumps(connection)
+
+    paging = pickle.loads(pickle.dumps(errors.PaginationError("kept changing")))
+    assert type(paging) is errors.PaginationError and str(paging) == "kept changing"
+
+
+def test_a_connection_error_without_request() -> None:
+    error = errors.APIConnectionError("refused")
+    assert error.request is None
+    assert str(error) == "refused"
+    assert isinstance(errors.APITimeoutError("t"), errors.APIConnectionError)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.BadRequestError),
+        (401, errors.AuthenticationError),
+        (403, errors.APIError),
+        (404, errors.NotFoundError),
+        (409, errors.APIError),
+        (415, errors.UnsupportedMediaTypeError),
+        (429, errors.RateLimitError),
+        (499, errors.APIError),
+        (500, errors.ServerError),
+        (502, errors.ServerError),
+        (503, errors.ServerError),
+        (599, errors.ServerError),
+    ],
+)
+def test_error_class_by_status(status: int, cls: type[errors.APIError]) -> None:
+    assert errors.error_class(status) is cls
+
+
+def test_every_public_error_is_exported_and_documented() -> None:
+    public = {name for name in dir(errors) if isinstance(getattr(errors, name), type) and name[0] != "_"}
+    exceptions = {n for n in public if issubclass(getattr(errors, n), Exception)}
+    assert set(errors.__all__) == exceptions
+    for name in errors.__all__:
+        assert re.search(rf"\b{name}\b", errors.__doc__ or ""), name
