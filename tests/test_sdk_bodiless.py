@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import threedcart
-from conftest import API, store_kwargs
+from conftest import API, CUSTOMER_FIELDS, store_kwargs
 from threedcart import errors
 from threedcart_mock.testing import MockServer
 
@@ -169,3 +170,21 @@ def test_list_on_a_bodiless_mock(bodiless_mock: MockServer) -> None:
         with pytest.raises(errors.NotFoundError) as info:
             s.customers.get(999)
         assert info.value.message == "Not Found"
+
+
+def test_update_many_of_absent_customers_on_a_bodiless_404(bodiless_mock: MockServer) -> None:
+    city = next(f for f in CUSTOMER_FIELDS if f.endswith("City"))  # a text field, from the spec
+    items = [{"CustomerID": 900, city: "Tampa"}, {"CustomerID": 901, city: "Tampa"}]
+    with threedcart.Store(**store_kwargs(bodiless_mock)) as s:  # type: ignore[arg-type]
+        result = s.customers.update_many(items)
+
+    async def run() -> threedcart.BulkResult:
+        async with threedcart.AsyncStore(**store_kwargs(bodiless_mock)) as s:  # type: ignore[arg-type]
+            return await s.customers.update_many(items)
+
+    for got in (result, asyncio.run(run())):
+        assert got.updated == []
+        assert [(f.index, f.customer_id, f.status, f.message) for f in got.failed] == [
+            (0, 900, 404, "Not Found"),
+            (1, 901, 404, "Not Found"),
+        ]

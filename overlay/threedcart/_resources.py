@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
@@ -51,6 +52,7 @@ from .errors import (
     APIError,
     APIResponseValidationError,
     APITimeoutError,
+    BadRequestError,
     NotFoundError,
     ThreeDCartError,
     error_class,
@@ -218,6 +220,17 @@ def _record_batch(
     else:
         raise api_error(raw)
     plan.answered(batch)
+
+
+def _bodiless_answer(exc: APIError) -> tuple[Response[Any], httpx.Response]:
+    """A bulk answer whose body could not be read (the real service sends some errors without
+    one), as an answer with nothing parsed: `_record_batch` still splits a refused batch (400)
+    or fails it item by item (404), with the status text as the message."""
+    raw = exc.response
+    detailed: Response[Any] = Response(
+        status_code=HTTPStatus(raw.status_code), content=raw.content, headers=raw.headers, parsed=None
+    )
+    return detailed, raw
 
 
 def _last_response() -> httpx.Response:
@@ -599,9 +612,12 @@ class Customers(_CustomersBase):
         try:
             while (batch := plan.next_batch()) is not None:
                 body = [item.body for item in batch]
-                detailed, raw = self._call(
-                    update_customers.sync_detailed, client=self._store.client, body=body
-                )
+                try:
+                    detailed, raw = self._call(
+                        update_customers.sync_detailed, client=self._store.client, body=body
+                    )
+                except (BadRequestError, NotFoundError) as exc:  # a 400 or 404 without a body
+                    detailed, raw = _bodiless_answer(exc)
                 _record_batch(plan, batch, detailed, raw)
         except ThreeDCartError as exc:
             attach_partial(exc, result)
@@ -790,9 +806,12 @@ class AsyncCustomers(_CustomersBase):
         try:
             while (batch := plan.next_batch()) is not None:
                 body = [item.body for item in batch]
-                detailed, raw = await self._call(
-                    update_customers.asyncio_detailed, client=self._store.client, body=body
-                )
+                try:
+                    detailed, raw = await self._call(
+                        update_customers.asyncio_detailed, client=self._store.client, body=body
+                    )
+                except (BadRequestError, NotFoundError) as exc:  # a 400 or 404 without a body
+                    detailed, raw = _bodiless_answer(exc)
                 _record_batch(plan, batch, detailed, raw)
         except ThreeDCartError as exc:
             attach_partial(exc, result)
