@@ -119,12 +119,15 @@ def _stage(modules: tuple[str, ...]) -> None:
         f"only_mutate = [{only}]\n"
         'also_copy = ["openapi/"]\n'
         'pytest_add_cli_args_test_selection = ["tests/"]\n'
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:timeout"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
         "timeout_multiplier = 10.0\n"
         "timeout_constant = 5.0\n"
         "use_git_change_detection = false\n"
         "[tool.pytest.ini_options]\n"
         'testpaths = ["tests"]\n'
+        # a mutant that makes a test wait forever (a sleep, a lost wake-up) spends no CPU time,
+        # so mutmut's CPU limit never fires: pytest-timeout fails that test instead (a kill)
+        "timeout = 60\n"
     )
 
 
