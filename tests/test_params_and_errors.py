@@ -321,3 +321,24 @@ def test_every_public_error_is_exported_and_documented() -> None:
     assert set(errors.__all__) == exceptions
     for name in errors.__all__:
         assert re.search(rf"\b{name}\b", errors.__doc__ or ""), name
+
+
+@pytest.mark.parametrize("text", ["Jan 31", "10:30", "2026-02", "15", "March 2026", "2026"])
+def test_strings_without_a_whole_date_are_refused(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        store_time(text, EASTERN, name="updated_since")
+    assert str(caught.value) == f"updated_since: {text!r} is not a whole date; give the year, month and day"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("31 Jan 2026", "01/31/2026 00:00:00"),
+        ("2026-01-31 10 PM", "01/31/2026 22:00:00"),
+        ("01/02/2026", "01/02/2026 00:00:00"),  # month first, as the API writes dates
+        ("2000-01-01", "01/01/2000 00:00:00"),  # the same as the parser's first default
+        ("2001-02-02 23:59:59", "02/02/2001 23:59:59"),  # the same as its second
+    ],
+)
+def test_whole_dates_in_other_spellings(text: str, expected: str) -> None:
+    assert store_time(text, EASTERN) == expected

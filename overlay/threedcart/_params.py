@@ -8,6 +8,8 @@ from typing import Any, TypedDict
 from dateutil import parser as date_parser
 
 STORE_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
+_EARLY = datetime(2000, 1, 1, 0, 0, 0)
+_LATE = datetime(2001, 2, 2, 23, 59, 59)
 
 DateLike = datetime | date | str
 
@@ -45,15 +47,20 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
     Aware datetimes are converted to the store's zone; naive ones are taken as store time.
     A bare date means its first second, or its last one when `end_of_day` (so that
     `updated_until=date(2026, 1, 31)` includes all of January 31st). Strings are parsed
-    by python-dateutil.
+    by python-dateutil and must hold a whole date (year, month and day); without a time they
+    are a bare date.
     """
     if isinstance(value, str):
         try:
-            # parsed twice with different default times: if they differ, the string had no time
-            early = date_parser.parse(value, default=datetime(2000, 1, 1, 0, 0, 0))
-            late = date_parser.parse(value, default=datetime(2000, 1, 1, 23, 59, 59))
+            # Parsed twice with different defaults for what the string leaves out: a date part
+            # that differs was missing (refused: dateutil would make it up), and an hour that
+            # differs means the string had no time (a bare date).
+            early = date_parser.parse(value, default=_EARLY)
+            late = date_parser.parse(value, default=_LATE)
         except (ValueError, OverflowError) as exc:
             raise ValueError(f"{name}: cannot read {value!r} as a date ({exc})") from None
+        if early.date() != late.date():
+            raise ValueError(f"{name}: {value!r} is not a whole date; give the year, month and day")
         value = early.date() if early.hour != late.hour else early
     if isinstance(value, datetime):
         moment = value.astimezone(store_tz).replace(tzinfo=None) if value.tzinfo else value
