@@ -270,11 +270,16 @@ def _lines(chunks: Iterable[bytes], encoding: str, name: str) -> Iterator[str]:
     first = True
     pending = ""
     for chunk in itertools.chain((c for c in chunks if c), [b""]):
-        buffered = len(decoder.getstate()[0])
+        state = decoder.getstate()
+        buffered = len(state[0])
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
-            before = exc.object[: exc.start].decode(encoding, errors="replace")
+            # the text before the bad bytes, read in the decoder's state before this chunk (for
+            # "utf-16", the byte order its BOM set): exc.object is the buffered bytes plus the chunk
+            again = codecs.getincrementaldecoder(encoding)("replace")
+            again.setstate((b"", state[1]))
+            before = again.decode(exc.object[: exc.start])
             line = lines_done + pending.count("\n") + before.count("\n") + 1
             offset = fed - buffered + exc.start
             bad = exc.object[exc.start : exc.end].hex(" ").upper() or "end of file"
