@@ -120,8 +120,10 @@ def _stage(modules: tuple[str, ...]) -> None:
         'also_copy = ["openapi/"]\n'
         'pytest_add_cli_args_test_selection = ["tests/"]\n'
         'pytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
-        "timeout_multiplier = 10.0\n"
-        "timeout_constant = 5.0\n"
+        # CPU-time limit per mutant: (the covering tests' time + 3 s) x 5 x 2; a mutant that loops
+        # forever is a timeout (a kill) after that instead of minutes
+        "timeout_multiplier = 5.0\n"
+        "timeout_constant = 3.0\n"
         "use_git_change_detection = false\n"
         "[tool.pytest.ini_options]\n"
         'testpaths = ["tests"]\n'
