@@ -63,9 +63,12 @@ def test_the_report_scores_each_module_and_lists_survivors_and_equivalents(
     monkeypatch.setattr(tool, "REPORT", report)
     monkeypatch.setattr(tool, "_diffs", lambda names: {n: f"`a` → `b` ({n[-2:]})" for n in names})
 
+    (stage / "run.json").write_text('{"minutes": 19.2, "max_children": 2}')
+
     code = tool.report(("_throttle", "errors"))
 
     text = report.read_text()
+    assert "Last full run: 19.2 min with 2 workers." in text
     assert "| `_throttle.py` | 10 | 7 | 2 | 1 | 77.8% |" in text
     assert "| `errors.py` | 2 | 2 | 0 | 0 | 100.0% |" in text
     assert "| **all** | 12 | 9 | 2 | 1 | 81.8% |" in text

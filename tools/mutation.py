@@ -186,7 +186,8 @@ def run(modules: tuple[str, ...], max_children: int) -> int:
     if code != 0:
         print(f"error: mutmut exited {code}; see {STAGE / 'mutmut.log'}", file=sys.stderr)
         return code
-    return report(modules, minutes=minutes, max_children=max_children)
+    (STAGE / "run.json").write_text(json.dumps({"minutes": round(minutes, 1), "max_children": max_children}))
+    return report(modules)
 
 
 _SHOW = """
@@ -226,7 +227,7 @@ def _equivalents() -> dict[str, str]:
     return found
 
 
-def report(modules: tuple[str, ...] = MODULES, *, minutes: float | None = None, max_children: int = 2) -> int:
+def report(modules: tuple[str, ...] = MODULES) -> int:
     equivalents = _equivalents()
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
@@ -264,8 +265,9 @@ def report(modules: tuple[str, ...] = MODULES, *, minutes: float | None = None, 
         "listed in `tests/mutation-equivalents/<module>.toml` with the reason they cannot change behaviour.",
         "",
     ]
-    if minutes is not None:
-        lines += [f"Last run: {minutes:.1f} min with {max_children} workers.", ""]
+    if (STAGE / "run.json").exists():  # the last full run's time (a rerun adds to it)
+        last = json.loads((STAGE / "run.json").read_text())
+        lines += [f"Last full run: {last['minutes']:.1f} min with {last['max_children']} workers.", ""]
     lines += [
         "| module | mutants | killed | survived | equivalent | score |",
         "|---|---|---|---|---|---|",
