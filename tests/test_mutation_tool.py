@@ -100,3 +100,18 @@ def test_every_core_module_and_test_file_exists() -> None:
         assert (ROOT / "overlay" / "threedcart" / f"{module}.py").is_file(), module
     for name in tool.TESTS:
         assert (ROOT / "tests" / name).is_file(), name
+
+
+def test_rerun_refuses_when_the_code_changed_since_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool = _tool()
+    stage = _stage(tmp_path, {"errors": {"threedcart.errors.x__mutmut_1": 0}})
+    staged = stage / "src" / "threedcart"
+    staged.mkdir(parents=True)
+    for module in tool.MODULES:
+        (staged / f"{module}.py").write_bytes((ROOT / "overlay" / "threedcart" / f"{module}.py").read_bytes())
+    (staged / "_params.py").write_text("# an older version\n")
+    monkeypatch.setattr(tool, "STAGE", stage)
+    assert tool.rerun(("errors",), 1) == 1
+    assert "_params changed since the last run; use `run`" in capsys.readouterr().err

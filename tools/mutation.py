@@ -17,6 +17,7 @@ Equivalent mutants (a change that cannot alter behaviour) are listed with their 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import os
 import shutil
@@ -148,6 +149,18 @@ def rerun(modules: tuple[str, ...], max_children: int) -> int:
     """Re-test the mutants of the last run that were not killed, with the tests as they are now."""
     if not (STAGE / "mutants").exists():
         print("error: no previous run; use `run` first", file=sys.stderr)
+        return 1
+    changed = [
+        m
+        for m in MODULES
+        if not filecmp.cmp(
+            ROOT / "overlay" / "threedcart" / f"{m}.py",
+            STAGE / "src" / "threedcart" / f"{m}.py",
+            shallow=False,
+        )
+    ]
+    if changed:  # the mutants were made from other code: their names and results no longer apply
+        print(f"error: {', '.join(changed)} changed since the last run; use `run`", file=sys.stderr)
         return 1
     _copy_tests()
     names = [
