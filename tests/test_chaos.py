@@ -316,6 +316,11 @@ def test_syncs_through_a_fall_back_night_lose_nothing() -> None:
         "2026-11-01T05:50:00Z",
         "--clock-speed",
         "60",
+        # a round trip of 20 ms, as over a network: each run then lasts long enough for updates to
+        # land during it (without it a run takes a few ms, and whether any update falls inside
+        # one, which assert_sync_lost_nothing requires, is luck)
+        "--latency-ms",
+        "20",
     ]
     with MockServer(args) as mock:
         writer = Writer(mock, seed=1111, existing=set(range(1, 1001)), deletes=False, pause=0.05).start()

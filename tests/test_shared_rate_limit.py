@@ -480,14 +480,17 @@ def test_redis_killed_and_restarted_mid_export(
         assert code == 0, err
     _check_exports(tmp_path)  # nothing lost, nothing twice
     logs = "\n".join(err for _, err in results)
-    # a process that sent nothing during the outage never noticed it; the others warned once
+    # A process that sent nothing during the outage never noticed it; the others warned once, and
+    # said "is back" if they were still running at their next probe (every 5 s: an export may
+    # end before it; coming back is tested in-process above, where the probe can be waited for).
     for _, err in results:
-        assert err.count("is unreachable") <= 1 and err.count("is back:") == err.count("is unreachable"), err
+        assert err.count("is unreachable") <= 1 and err.count("is back:") <= err.count("is unreachable"), err
     assert logs.count("is unreachable") >= 1
     for secret in _secrets(bucket_mock):
         assert secret not in logs
+    # the restarted Redis holds nothing but this store's hashed key (if anyone used it again)
     keys = [k.decode() for k in redis_server.client().keys("*")]
-    assert keys == [store_key(bucket_mock.headers["SecureURL"])]
+    assert set(keys) <= {store_key(bucket_mock.headers["SecureURL"])}
     print(
         f"{logs.count('is unreachable')} of {WORKERS} processes fell back; "
         f"429 answers during the outage (retried): {logs.count('after 429')}"
