@@ -53,13 +53,19 @@ GENERATE = $(BIN)/openapi-python-client generate --path $(SPEC) --config $(GEN_C
 	--custom-template-path $(TEMPLATES) \
 	--meta pdm --overwrite --fail-on-warning
 
+# Then tools/spec_tables.py writes the tables the SDK derives from the spec (fields, filters,
+# operations, versions) into the same package, so that check-generated covers them too.
+SPEC_TABLES = $(BIN)/python tools/spec_tables.py $(SPEC) $(1)/threedcart_customers_client/spec.py \
+	&& $(BIN)/ruff format --quiet $(1)/threedcart_customers_client/spec.py
+
 generate: $(VENV_STAMP)
 	$(GENERATE) --output-path $(GEN_OUT)
+	$(call SPEC_TABLES,$(GEN_OUT))
 	rm -rf $(GEN_OUT)/.ruff_cache
 
 check-generated: $(VENV_STAMP)
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(GENERATE) --output-path "$$tmp/out" >/dev/null && rm -rf "$$tmp/out/.ruff_cache"; \
+	$(GENERATE) --output-path "$$tmp/out" >/dev/null && $(call SPEC_TABLES,"$$tmp/out") && rm -rf "$$tmp/out/.ruff_cache"; \
 	if diff -ru --exclude=__pycache__ --exclude=.ruff_cache --exclude='*.egg-info' --exclude=.pdm-build $(GEN_OUT) "$$tmp/out"; then \
 		echo "generated/ matches $(SPEC)"; \
 	else \

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime, time, tzinfo
-from typing import Any, TypedDict
+from typing import Any
 
 from dateutil import parser as date_parser
+from threedcart_customers_client.spec import LIST_FILTERS, ListFilters
 
 STORE_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
 _EARLY = datetime(2000, 1, 1, 0, 0, 0)
@@ -14,31 +16,30 @@ _LATE = datetime(2001, 2, 2, 23, 59, 59)
 DateLike = datetime | date | str
 
 
-class Filters(TypedDict, total=False):
-    """The filters the list methods accept, as keyword arguments."""
+class Filters(ListFilters, total=False):
+    """The filters the list methods accept, as keyword arguments.
 
-    email: str
-    first_name: str
-    last_name: str
-    country: str
-    state: str
-    city: str
-    phone: str
+    All but `group_id` come from the spec: each parameter of the list operation that carries
+    `x-threedcart-filter` (see `threedcart_customers_client.spec.LIST_FILTERS`). `group_id`
+    lists one customer group's customers instead of the whole store.
+    """
+
     group_id: int
-    updated_since: DateLike
-    updated_until: DateLike
 
 
-_TEXT_FILTERS = {
-    "email": "email",
-    "first_name": "firstname",
-    "last_name": "lastname",
-    "country": "country",
-    "state": "state",
-    "city": "city",
-    "phone": "phone",
+FILTER_NAMES = frozenset({*LIST_FILTERS, "group_id"})
+_KINDS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
 }
-FILTER_NAMES = frozenset({*_TEXT_FILTERS, "group_id", "updated_since", "updated_until"})
+_KIND_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+}
 
 
 def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, name: str = "date") -> str:
@@ -71,26 +72,58 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
     return moment.strftime(STORE_TIME_FORMAT)
 
 
-def query_params(filters: dict[str, Any], store_tz: tzinfo) -> tuple[int | None, dict[str, Any]]:
-    """(group id, keyword arguments of the generated list operations) for these filters."""
+def query_params(
+    filters: dict[str, Any], store_tz: tzinfo, *, stacklevel: int = 4
+) -> tuple[int | None, dict[str, Any]]:
+    """(group id, keyword arguments of the generated list operation) for these filters.
+
+    A name the spec does not declare (a filter removed from the API included) is a TypeError
+    naming it, raised before any request; a deprecated filter gives one DeprecationWarning.
+    """
     unknown = set(filters) - FILTER_NAMES
     if unknown:
         known = ", ".join(sorted(FILTER_NAMES))
         raise TypeError(f"unknown filter(s) {', '.join(sorted(unknown))}; the filters are {known}")
-    params: dict[str, Any] = {}
-    for name, param in _TEXT_FILTERS.items():
-        value = filters.get(name)
-        if value is not None:
-            if not isinstance(value, str):
-                raise TypeError(f"{name} must be a string, not {type(value).__name__}")
-            params[param] = value
-    if filters.get("updated_since") is not None:
-        params["lastupdatestart"] = store_time(filters["updated_since"], store_tz, name="updated_since")
-    if filters.get("updated_until") is not None:
-        params["lastupdateend"] = store_time(
-            filters["updated_until"], store_tz, end_of_day=True, name="updated_until"
-        )
     group_id = filters.get("group_id")
     if group_id is not None and (not isinstance(group_id, int) or isinstance(group_id, bool) or group_id < 0):
         raise ValueError(f"group_id must be a non-negative integer, not {group_id!r}")
+    params: dict[str, Any] = {}
+    for name, spec in LIST_FILTERS.items():
+        value = filters.get(name)
+        if value is None:
+            continue
+        if spec["deprecated"]:
+            warnings.warn(
+                f"the filter {name} is deprecated by the API ({spec['param']})",
+                DeprecationWarning,
+                stacklevel=stacklevel,
+            )
+        if group_id is not None and not spec["in_group_listing"]:
+            raise TypeError(
+                f"{name} cannot be combined with group_id (the group listing has no {spec['param']})"
+            )
+        if spec["store_time"]:
+            params[spec["kwarg"]] = store_time(
+                value, store_tz, end_of_day=spec["match"] == "until", name=name
+            )
+        else:
+            params[spec["kwarg"]] = _checked(name, value, spec["schema"])
     return group_id, params
+
+
+def _checked(name: str, value: Any, schema: dict[str, Any]) -> Any:
+    """`value` if its type is the one the spec gives the filter (a TypeError naming it if not)."""
+    kind = schema.get("type")
+    if kind == "array":
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"{name} must be a list, not {type(value).__name__}")
+        return [_checked(f"{name}[{i}]", item, schema.get("items", {})) for i, item in enumerate(value)]
+    accepted = _KINDS.get(kind or "")
+    if accepted is not None and (
+        not isinstance(value, accepted) or (isinstance(value, bool) and kind != "boolean")
+    ):
+        raise TypeError(f"{name} must be {_KIND_NAMES[kind or '']}, not {type(value).__name__}")
+    enum = schema.get("enum")
+    if enum is not None and value not in enum:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, enum))}, not {value!r}")
+    return value

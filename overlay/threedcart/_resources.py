@@ -44,7 +44,7 @@ from ._bulk import BulkFailure, BulkItem, BulkPlan, BulkResult, attach_partial
 from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE, PAGE_OVERLAP
 from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, classify, raise_for
 from ._params import Filters, query_params
-from ._rows import update_problems
+from ._rows import update_problems, warn_deprecated
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_PASSES, SyncCore, SyncWindow
 from ._transport import CALL_OPTIONS, MAYBE_PROCESSED, TimeoutLike
 from .errors import (
@@ -122,11 +122,13 @@ def api_error(response: httpx.Response) -> APIError:
 
 def _to_customer(customer: CustomerLike, what: str = "customer") -> Customer:
     if isinstance(customer, Customer):
+        warn_deprecated(customer.to_dict(), stacklevel=5)
         return customer
     if isinstance(customer, CustomerCreate | CustomerUpdateItem):
         return Customer.from_dict(customer.to_dict())
     if not isinstance(customer, Mapping):
         raise TypeError(f"{what} must be a Customer or a mapping, not {type(customer).__name__}")
+    warn_deprecated(customer, stacklevel=5)
     parsed = Customer.from_dict(customer)
     if parsed.additional_properties:
         unknown = ", ".join(sorted(parsed.additional_properties))
@@ -158,6 +160,7 @@ def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | B
     else:
         message = f"must be a Customer or a mapping, not {type(customer).__name__}"
         return BulkFailure(index, None, 400, message, sent=False)
+    warn_deprecated(data, stacklevel=6)
     cid = data.get("CustomerID")
     problems = update_problems(data)
     if problems or not isinstance(cid, int):

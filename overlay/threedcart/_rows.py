@@ -1,10 +1,11 @@
 """Customer rows checked against the spec, and import files read into numbered rows (no I/O).
 
-The rules come from the generated model: `PROPERTY_SCHEMAS` is written into
-`threedcart_customers_client/models/customer.py` by the project's generator template from
-`openapi/customers.yaml` (types, formats, nullability, bounds, maximum lengths), so a
-change of the spec changes the checks with `make generate`, and `make check-generated`
-fails if they drift.
+The rules come from the spec: `CUSTOMER_FIELDS` is written into
+`threedcart_customers_client/spec.py` by `make generate` (tools/spec_tables.py) from
+`openapi/customers.yaml`, every JSON shape included (types, formats, nullability, enums,
+bounds, lengths, patterns, arrays and their items, objects and their properties), so a change
+of the spec changes the checks with `make generate`, and `make check-generated` fails if they
+drift. In CSV, an array or object is one cell of JSON.
 
 Reading an import file is a pure function of its bytes: `read_rows(chunks, ...)` decodes
 them, numbers the rows as the file shows them and checks every row, yielding an `ImportRow`
@@ -20,19 +21,28 @@ import difflib
 import itertools
 import json
 import math
+import re
+import warnings
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from threedcart_customers_client.models.customer import PROPERTY_SCHEMAS
+from threedcart_customers_client.spec import CUSTOMER_FIELDS
 
 from ._bulk import BulkResult
 
 ID_FIELD = "CustomerID"
 
-_KINDS: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+_KINDS: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
 _FORMAT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 # a cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,20 +50,35 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True, slots=True)
 class FieldRule:
-    """What the spec allows in one field of a Customer."""
+    """What the spec allows in one field of a Customer (or in an item or property of one)."""
 
     name: str
-    kind: type  # str, int, float or bool
+    kind: type  # str, int, float, bool, list, dict, or object for a schema without a type
     nullable: bool = False
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    enum: tuple[Any, ...] | None = None
+    pattern: str | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    items: FieldRule | None = None
+    """The rule of each element of an array."""
+    properties: tuple[FieldRule, ...] = ()
+    """The rules of an object's declared properties."""
+    required: tuple[str, ...] = ()
+    closed: bool = False
+    """An object that refuses undeclared properties (`additionalProperties: false`)."""
+    deprecated: bool = False
 
-    def problem(self, value: object) -> str | None:
+    def problem(self, value: object, name: str | None = None) -> str | None:
         """Why `value` cannot be sent in this field, or None when it can."""
+        name = self.name if name is None else name
         if value is None:
-            return None if self.nullable else f"{self.name} must not be null"
+            return None if self.nullable else f"{name} must not be null"
         kind = self.kind
+        if kind is object:
+            return None
         if kind is bool:
             ok = isinstance(value, bool)
         elif kind is int:
@@ -61,32 +86,78 @@ class FieldRule:
         elif kind is float:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if ok and not math.isfinite(value):  # type: ignore[arg-type]
-                return f"{self.name} must be a finite number"
+                return f"{name} must be a finite number"
+        elif kind is list:
+            ok = isinstance(value, list | tuple)
+        elif kind is dict:
+            ok = isinstance(value, Mapping)
         else:
             ok = isinstance(value, str)
         if not ok:
-            return f"{self.name} must be {_KIND_NAMES[kind]}, not {_json_type(value)}"
+            return f"{name} must be {_KIND_NAMES[kind]}, not {_json_type(value)}"
+        if self.enum is not None and value not in self.enum:
+            allowed = ", ".join(json.dumps(e) for e in self.enum)
+            return f"{name} must be one of {allowed}, not {json.dumps(value)}"
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
-                return f"{self.name} must be at least {_number(self.minimum)}, not {value}"
+                return f"{name} must be at least {_number(self.minimum)}, not {value}"
             if self.maximum is not None and value > self.maximum:
-                return f"{self.name} must be at most {_number(self.maximum)}, not {value}"
+                return f"{name} must be at most {_number(self.maximum)}, not {value}"
         if isinstance(value, str):
             if self.max_length is not None and len(value) > self.max_length:
-                return f"{self.name} is longer than {self.max_length} characters ({len(value)})"
+                return f"{name} is longer than {self.max_length} characters ({len(value)})"
             if not value.isascii():
                 try:
                     value.encode("utf-8")
                 except UnicodeEncodeError:
-                    return f"{self.name} is not valid Unicode (it contains a lone surrogate)"
+                    return f"{name} is not valid Unicode (it contains a lone surrogate)"
+            if self.pattern is not None and not re.search(self.pattern, value):
+                return f"{name} does not match the pattern {self.pattern}"
+        if isinstance(value, list | tuple):
+            return self._items_problem(value, name)
+        if isinstance(value, Mapping):
+            return self._properties_problem(value, name)
+        return None
+
+    def _items_problem(self, value: list[Any] | tuple[Any, ...], name: str) -> str | None:
+        if self.min_items is not None and len(value) < self.min_items:
+            return f"{name} must have at least {self.min_items} item(s), not {len(value)}"
+        if self.max_items is not None and len(value) > self.max_items:
+            return f"{name} must have at most {self.max_items} item(s), not {len(value)}"
+        if self.items is not None:
+            for i, item in enumerate(value):
+                if problem := self.items.problem(item, f"{name}[{i}]"):
+                    return problem
+        return None
+
+    def _properties_problem(self, value: Mapping[Any, Any], name: str) -> str | None:
+        declared = {rule.name: rule for rule in self.properties}
+        missing = [key for key in self.required if key not in value]
+        if missing:
+            return f"{name} is missing {', '.join(missing)}"
+        if self.closed:
+            unknown = [str(key) for key in value if key not in declared]
+            if unknown:
+                return f"{name} has unknown field(s) {', '.join(unknown)}"
+        for key, item in value.items():
+            rule = declared.get(key)
+            if rule is not None and (problem := rule.problem(item, f"{name}.{key}")):
+                return problem
         return None
 
     def parse(self, text: str) -> Any:
-        """A CSV cell's value for this field (`true`/`false`, integers, numbers or the text)."""
+        """A CSV cell's value for this field (`true`/`false`, integers, numbers, JSON for arrays
+        and objects, or the text)."""
         kind = self.kind
         if kind is str:
             return text
         cleaned = text.strip()
+        if kind in (list, dict, object):
+            try:
+                return json.loads(cleaned, parse_constant=_refuse_constant)
+            except (ValueError, RecursionError):
+                what = {list: "a JSON array", dict: "a JSON object", object: "JSON"}[kind]
+                raise ValueError(f"{self.name} must be {what}, not {text!r}") from None
         if kind is bool:
             lowered = cleaned.lower()
             if lowered in ("true", "1", "yes", "y"):
@@ -105,7 +176,14 @@ class FieldRule:
             raise ValueError(f"{self.name} must be a number, not {text!r}") from None
 
 
-_KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+_KIND_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+}
 
 
 def _json_type(value: object) -> str:
@@ -129,22 +207,51 @@ def _number(value: float) -> str:
 
 
 def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
-    kind = _KINDS[schema["type"]]
+    """The rule of one schema of the spec (references already inlined in `CUSTOMER_FIELDS`)."""
+    declared = schema.get("type")
+    types = [declared] if isinstance(declared, str) else list(declared or [])  # OpenAPI 3.1 lists
+    nullable = bool(schema.get("nullable")) or "null" in types
+    json_type = next((t for t in types if t != "null"), None)
+    kind = _KINDS.get(json_type or "", object)
     low, high = _FORMAT_BOUNDS.get(schema.get("format", ""), (None, None))
     minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    items = schema.get("items")
+    additional = schema.get("additionalProperties", True)
+    enum = schema.get("enum")
     return FieldRule(
         name,
         kind,
-        nullable=bool(schema.get("nullable")),
+        nullable=nullable,
         max_length=schema.get("maxLength"),
         minimum=max(x for x in (minimum, low) if x is not None) if (minimum, low) != (None, None) else None,
         maximum=min(x for x in (maximum, high) if x is not None) if (maximum, high) != (None, None) else None,
+        enum=tuple(e for e in enum if e is not None) if enum is not None else None,
+        pattern=schema.get("pattern"),
+        min_items=schema.get("minItems"),
+        max_items=schema.get("maxItems"),
+        items=_rule(name, items) if isinstance(items, Mapping) else None,
+        properties=tuple(_rule(key, sub) for key, sub in schema.get("properties", {}).items()),
+        required=tuple(schema.get("required", ())),
+        closed=additional is False,
+        deprecated=bool(schema.get("deprecated")),
     )
 
 
-FIELDS: dict[str, FieldRule] = {name: _rule(name, schema) for name, schema in PROPERTY_SCHEMAS.items()}
+FIELDS: dict[str, FieldRule] = {name: _rule(name, schema) for name, schema in CUSTOMER_FIELDS.items()}
 """The Customer's fields by their API names, in the spec's order."""
 STRING_FIELDS = frozenset(name for name, rule in FIELDS.items() if rule.kind is str)
+DEPRECATED_FIELDS = frozenset(name for name, rule in FIELDS.items() if rule.deprecated)
+
+
+def warn_deprecated(data: Mapping[str, Any], *, stacklevel: int = 3) -> None:
+    """One DeprecationWarning naming the fields of `data` that the spec marks deprecated."""
+    used = [name for name in data if name in DEPRECATED_FIELDS]
+    if used:
+        warnings.warn(
+            f"Customer field(s) {', '.join(used)} are deprecated by the API",
+            DeprecationWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def customer_problems(data: Mapping[str, Any]) -> list[str]:

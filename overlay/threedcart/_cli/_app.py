@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 from threedcart_customers_client.models import Customer
+from threedcart_customers_client.spec import LIST_FILTERS
 
 from .._bulk import partial_result
 from .._client import Store
@@ -102,29 +103,8 @@ BaseUrlOpt = Annotated[
 ]
 RetriesOpt = Annotated[int, typer.Option("--max-retries", min=0, help="Retries of a failed request.")]
 
-EmailOpt = Annotated[str | None, typer.Option("--email", help="Exact email.", rich_help_panel="Filters")]
-FirstOpt = Annotated[
-    str | None, typer.Option("--first-name", help="Billing first name.", rich_help_panel="Filters")
-]
-LastOpt = Annotated[
-    str | None, typer.Option("--last-name", help="Billing last name.", rich_help_panel="Filters")
-]
-CountryOpt = Annotated[
-    str | None, typer.Option("--country", help="Billing country.", rich_help_panel="Filters")
-]
-StateOpt = Annotated[str | None, typer.Option("--state", help="Billing state.", rich_help_panel="Filters")]
-CityOpt = Annotated[str | None, typer.Option("--city", help="Billing city.", rich_help_panel="Filters")]
-PhoneOpt = Annotated[str | None, typer.Option("--phone", help="Billing phone.", rich_help_panel="Filters")]
 GroupOpt = Annotated[
     int | None, typer.Option("--group-id", min=0, help="Customer group.", rich_help_panel="Filters")
-]
-SinceOpt = Annotated[
-    str | None,
-    typer.Option("--updated-since", help="Updated at or after (any date).", rich_help_panel="Filters"),
-]
-UntilOpt = Annotated[
-    str | None,
-    typer.Option("--updated-until", help="Updated at or before (any date).", rich_help_panel="Filters"),
 ]
 RawCsvOpt = Annotated[
     bool,
@@ -186,17 +166,32 @@ def _store(ctx: typer.Context, error: Callable[[str], Exception] = CLIError, **o
         raise error(str(exc)) from None
 
 
+_OPTION_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
+def _filter_option(name: str, spec: dict[str, Any]) -> Any:
+    """The CLI option of one list filter of the spec (`LIST_FILTERS`): `--name-with-dashes`."""
+    schema = spec["schema"]
+    if spec["store_time"]:
+        kind: Any = str
+        help_text = (
+            f"{'Updated at or after' if spec['match'] == 'since' else 'Updated at or before'} (any date)."
+        )
+    elif schema.get("type") == "array":
+        kind = list[_OPTION_TYPES.get(schema.get("items", {}).get("type", ""), str)]  # type: ignore[misc]
+        help_text = f"{spec['description']} (repeat the option for several values)."
+    else:
+        kind = _OPTION_TYPES.get(schema.get("type", ""), str)
+        help_text = spec["description"] or f"The API's {spec['param']} filter."
+    if spec["deprecated"]:
+        help_text = f"Deprecated. {help_text}"
+    option = typer.Option(f"--{name.replace('_', '-')}", help=help_text, rich_help_panel="Filters")
+    return Annotated[kind | None, option]
+
+
 _FILTER_OPTIONS = (
-    ("email", EmailOpt),
-    ("first_name", FirstOpt),
-    ("last_name", LastOpt),
-    ("country", CountryOpt),
-    ("state", StateOpt),
-    ("city", CityOpt),
-    ("phone", PhoneOpt),
+    *((name, _filter_option(name, spec)) for name, spec in LIST_FILTERS.items()),
     ("group_id", GroupOpt),
-    ("updated_since", SinceOpt),
-    ("updated_until", UntilOpt),
 )
 
 

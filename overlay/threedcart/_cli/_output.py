@@ -59,12 +59,15 @@ def json_line(data: Any, *, indent: int | None = None) -> str:
 
 
 def csv_row(data: dict[str, Any], *, raw: bool) -> dict[str, Any]:
-    """A customer's cells: booleans as `true`/`false`; text that a spreadsheet would run as a
-    formula (`=`, `+`, `-`, `@`, tab, CR first) prefixed with `'` unless `raw`."""
+    """A customer's cells: booleans as `true`/`false`, arrays and objects as JSON; text that a
+    spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) prefixed with `'`
+    unless `raw`."""
     row: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, bool):
             value = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            value = json.dumps(value, ensure_ascii=False)  # an array or object is one cell of JSON
         elif not raw and isinstance(value, str) and key in STRING_FIELDS:
             value = neutralise(value)
         row[key] = value

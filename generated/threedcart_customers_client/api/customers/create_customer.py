@@ -34,6 +34,8 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> list[Error] | list[WriteResult] | None:
     if response.status_code == 201:
+        if not response.content.strip():
+            return None
         response_201 = []
         _response_201 = parse_json(response.content)
         for componentsschemas_write_result_list_item_data in _response_201:
@@ -46,6 +48,8 @@ def _parse_response(
         return response_201
 
     if response.status_code == 400:
+        if not response.content.strip():
+            return None
         response_400 = []
         _response_400 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_400:
@@ -56,6 +60,8 @@ def _parse_response(
         return response_400
 
     if response.status_code == 401:
+        if not response.content.strip():
+            return None
         response_401 = []
         _response_401 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_401:
@@ -66,6 +72,8 @@ def _parse_response(
         return response_401
 
     if response.status_code == 415:
+        if not response.content.strip():
+            return None
         response_415 = []
         _response_415 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_415:
@@ -76,6 +84,8 @@ def _parse_response(
         return response_415
 
     if response.status_code == 429:
+        if not response.content.strip():
+            return None
         response_429 = []
         _response_429 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_429:
@@ -86,6 +96,8 @@ def _parse_response(
         return response_429
 
     if response.status_code == 500:
+        if not response.content.strip():
+            return None
         response_500 = []
         _response_500 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_500:
@@ -96,6 +108,8 @@ def _parse_response(
         return response_500
 
     if response.status_code == 503:
+        if not response.content.strip():
+            return None
         response_503 = []
         _response_503 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_503:

@@ -79,6 +79,8 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> CountResult | list[Customer] | list[Error] | None:
     if response.status_code == 200:
+        if not response.content.strip():
+            return None
 
         def _parse_response_200(data: object) -> CountResult | list[Customer]:
             try:
@@ -105,6 +107,8 @@ def _parse_response(
         return response_200
 
     if response.status_code == 400:
+        if not response.content.strip():
+            return None
         response_400 = []
         _response_400 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_400:
@@ -115,6 +119,8 @@ def _parse_response(
         return response_400
 
     if response.status_code == 401:
+        if not response.content.strip():
+            return None
         response_401 = []
         _response_401 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_401:
@@ -125,6 +131,8 @@ def _parse_response(
         return response_401
 
     if response.status_code == 404:
+        if not response.content.strip():
+            return None
         response_404 = []
         _response_404 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_404:
@@ -135,6 +143,8 @@ def _parse_response(
         return response_404
 
     if response.status_code == 429:
+        if not response.content.strip():
+            return None
         response_429 = []
         _response_429 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_429:
@@ -145,6 +155,8 @@ def _parse_response(
         return response_429
 
     if response.status_code == 500:
+        if not response.content.strip():
+            return None
         response_500 = []
         _response_500 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_500:
@@ -155,6 +167,8 @@ def _parse_response(
         return response_500
 
     if response.status_code == 503:
+        if not response.content.strip():
+            return None
         response_503 = []
         _response_503 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_503:

@@ -38,6 +38,8 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> list[Error] | list[WriteResult] | None:
     if response.status_code == 200:
+        if not response.content.strip():
+            return None
         response_200 = []
         _response_200 = parse_json(response.content)
         for componentsschemas_write_result_list_item_data in _response_200:
@@ -50,6 +52,8 @@ def _parse_response(
         return response_200
 
     if response.status_code == 400:
+        if not response.content.strip():
+            return None
         response_400 = []
         _response_400 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_400:
@@ -60,6 +64,8 @@ def _parse_response(
         return response_400
 
     if response.status_code == 401:
+        if not response.content.strip():
+            return None
         response_401 = []
         _response_401 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_401:
@@ -70,6 +76,8 @@ def _parse_response(
         return response_401
 
     if response.status_code == 404:
+        if not response.content.strip():
+            return None
         response_404 = []
         _response_404 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_404:
@@ -80,6 +88,8 @@ def _parse_response(
         return response_404
 
     if response.status_code == 415:
+        if not response.content.strip():
+            return None
         response_415 = []
         _response_415 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_415:
@@ -90,6 +100,8 @@ def _parse_response(
         return response_415
 
     if response.status_code == 429:
+        if not response.content.strip():
+            return None
         response_429 = []
         _response_429 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_429:
@@ -100,6 +112,8 @@ def _parse_response(
         return response_429
 
     if response.status_code == 500:
+        if not response.content.strip():
+            return None
         response_500 = []
         _response_500 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_500:
@@ -110,6 +124,8 @@ def _parse_response(
         return response_500
 
     if response.status_code == 503:
+        if not response.content.strip():
+            return None
         response_503 = []
         _response_503 = parse_json(response.content)
         for componentsschemas_error_list_item_data in _response_503:
