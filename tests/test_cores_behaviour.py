@@ -862,9 +862,9 @@ def expected_rule(name: str) -> FieldRule:
 
 @pytest.mark.parametrize("name", CUSTOMER_FIELDS)
 def test_each_rule_is_built_from_the_spec(name: str) -> None:
-    from threedcart_customers_client.models.customer import PROPERTY_SCHEMAS
+    from threedcart_customers_client.spec import CUSTOMER_FIELDS as SCHEMAS
 
-    assert _rows._rule(name, PROPERTY_SCHEMAS[name]) == expected_rule(name) == FIELDS[name]
+    assert _rows._rule(name, SCHEMAS[name]) == expected_rule(name) == FIELDS[name]
 
 
 @pytest.mark.parametrize(

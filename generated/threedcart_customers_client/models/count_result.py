@@ -75,12 +75,3 @@ class CountResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
-
-
-PROPERTY_SCHEMAS: dict[str, dict[str, Any]] = {
-    "TotalCount": {
-        "type": "integer",
-        "minimum": 0,
-    },
-}
-"""The schema of each JSON field as the spec states it (type, format, nullable, bounds, lengths)."""

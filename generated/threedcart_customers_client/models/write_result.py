@@ -100,20 +100,3 @@ class WriteResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
-
-
-PROPERTY_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Key": {
-        "type": "string",
-    },
-    "Value": {
-        "type": "string",
-    },
-    "Status": {
-        "type": "string",
-    },
-    "Message": {
-        "type": "string",
-    },
-}
-"""The schema of each JSON field as the spec states it (type, format, nullable, bounds, lengths)."""
