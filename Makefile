@@ -33,6 +33,7 @@ help:
 $(VENV_STAMP): pyproject.toml mock/pyproject.toml $(GEN_OUT)/pyproject.toml requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 		|| { echo "error: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) tools/versions.py check
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
@@ -84,13 +85,14 @@ api-diff: $(VENV_STAMP) $(NODE_STAMP)
 
 release-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/python tools/api_diff.py release $(SPEC) $(RELEASED_DIR) $(CHANGELOG)
+	$(BIN)/python tools/versions.py bump
 
 # --- checks -----------------------------------------------------------------
 lint-python: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py
-	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py
+	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py
+	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py
 	$(BIN)/mypy
-	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py
+	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py
 
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)

@@ -493,7 +493,7 @@ def test_requests_identify_the_sdk() -> None:
     assert len(agents) == 1
     agent = agents.pop()
     assert (
-        agent.startswith(f"threedcart/{threedcart.__version__} python/")
+        agent.startswith(f"threedcart/{threedcart.__version__} (api {threedcart.API_VERSION}) python/")
         and f"httpx/{httpx.__version__}" in agent
     )
 

@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
-from threedcart_customers_client import __version__  # the spec's info.version
+from importlib import metadata as _metadata
+
 from threedcart_customers_client.models import Customer
+from threedcart_customers_client.spec import API_VERSION
 
 from . import errors
 from ._bulk import BulkFailure, BulkResult
@@ -25,6 +27,7 @@ from ._throttle import RateLimit
 from .errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -36,9 +39,17 @@ from .errors import (
     UnsupportedMediaTypeError,
 )
 
+try:
+    __version__ = _metadata.version("threedcart")
+    """The version of this SDK (the `threedcart` distribution); its major is the API contract's."""
+except _metadata.PackageNotFoundError:  # imported from a source tree that is not installed
+    __version__ = "0+unknown"
+
 __all__ = [
+    "API_VERSION",
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APITimeoutError",
     "AsyncCustomers",
     "AsyncStore",

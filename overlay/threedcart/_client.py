@@ -74,9 +74,10 @@ def _check_credential(name: str, value: object) -> str:
 
 
 def _user_agent() -> str:
-    from . import __version__
+    from . import API_VERSION, __version__
 
-    return f"threedcart/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+    python = platform.python_version()
+    return f"threedcart/{__version__} (api {API_VERSION}) python/{python} httpx/{httpx.__version__}"
 
 
 def _logging_from_env() -> None:

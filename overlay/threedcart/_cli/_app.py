@@ -123,6 +123,14 @@ class _Ctx:
     max_retries: int = 2
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import API_VERSION, __version__
+
+        typer.echo(f"threedcart {__version__} (API contract {API_VERSION})")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -135,6 +143,15 @@ def _root(
         bool,
         typer.Option(
             "--verbose", "-v", help="Log the SDK (DEBUG) and every request (never its credentials) to stderr."
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the SDK's version and the API contract's, then exit.",
         ),
     ] = False,
 ) -> None:
