@@ -6,7 +6,6 @@ import httpx
 
 DEFAULT_BASE_URL = "https://apirest.3dcart.com"
 PRODUCTION_HOST = "apirest.3dcart.com"
-API_PREFIX = "/3dCartWebAPI/v1"
 
 # connect quickly or fail; a page of 500 customers can take a while on a busy store
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)

@@ -28,6 +28,16 @@ class Filters(ListFilters, total=False):
 
 
 FILTER_NAMES = frozenset({*LIST_FILTERS, "group_id"})
+
+
+def _time_filter(match: str) -> str:
+    """The SDK name of the filter on the store's last-update time with this `match` (sync's window)."""
+    names = [n for n, f in LIST_FILTERS.items() if f["field"] == "$lastUpdate" and f["match"] == match]
+    return names[0] if names else f"(the spec has no $lastUpdate filter with match {match})"
+
+
+UPDATED_SINCE = _time_filter("since")
+UPDATED_UNTIL = _time_filter("until")
 _KINDS: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),

@@ -43,7 +43,7 @@ from threedcart_customers_client.types import Response
 from ._bulk import BulkFailure, BulkItem, BulkPlan, BulkResult, attach_partial
 from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE, PAGE_OVERLAP
 from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, classify, raise_for
-from ._params import Filters, query_params
+from ._params import UPDATED_SINCE, Filters, query_params
 from ._rows import update_problems, warn_deprecated
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_PASSES, SyncCore, SyncWindow
 from ._transport import CALL_OPTIONS, MAYBE_PROCESSED, TimeoutLike
@@ -883,7 +883,7 @@ class _SyncRunBase:
 
     def _probe_params(self) -> dict[str, Any]:
         since = self._core.since
-        return {} if since is None else {"updated_since": since}
+        return {} if since is None else {UPDATED_SINCE: since}
 
     def __repr__(self) -> str:
         return (

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from ._params import STORE_TIME_FORMAT
+from ._params import STORE_TIME_FORMAT, UPDATED_SINCE, UPDATED_UNTIL
 
 log = logging.getLogger("threedcart")
 
@@ -120,9 +120,9 @@ class SyncWindow:
 
     def filters(self) -> dict[str, datetime]:
         """The SDK filters that ask for this window (naive datetimes are taken as store time)."""
-        out = {"updated_until": self.local_end}
+        out = {UPDATED_UNTIL: self.local_end}
         if self.local_start is not None:
-            out["updated_since"] = self.local_start
+            out[UPDATED_SINCE] = self.local_start
         return out
 
     def describe(self) -> str:
