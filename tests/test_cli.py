@@ -331,13 +331,13 @@ def test_import_jsonl_unknown_key_is_a_failed_row_and_errors_file_is_always_writ
     jsonl = tmp_path / "c.jsonl"
     jsonl.write_text(
         '{"CustomerID": 1, "Comments": "one"}\n'
-        '{"CustomerID": 2, "Colour": "red"}\n'
+        '{"CustomerID": 2, "XTestColour": "red"}\n'
         '{"CustomerID": 3, "Comments": "3"}\n'
     )
     errors_file = tmp_path / "errors.csv"
     result = run(fresh, "customers", "import", str(jsonl), "--errors", str(errors_file))
     assert result.returncode == 1 and "updated 2 customers; 1 rows failed" in result.stdout
-    assert list(csv.reader(errors_file.open()))[1:] == [["2", "2", "unknown field(s) Colour"]]
+    assert list(csv.reader(errors_file.open()))[1:] == [["2", "2", "unknown field(s) XTestColour"]]
     clean = tmp_path / "clean.jsonl"
     clean.write_text('{"CustomerID": 4, "Comments": "fine"}\n')
     assert run(fresh, "customers", "import", str(clean), "--errors", str(errors_file)).returncode == 0

@@ -178,8 +178,8 @@ def test_list_fits_80_columns_and_columns_can_be_chosen(nasty: MockServer) -> No
         nasty, "customers", "list", "--limit", "2", "--columns", "CustomerID,BillingZipCode", columns=80
     )
     assert "BillingZipCode" in chosen.stdout and "Email" not in chosen.stdout
-    bad = cli(nasty, "customers", "list", "--columns", "CustomerID,Colour")
-    assert bad.returncode == 2 and "Colour" in bad.stderr
+    bad = cli(nasty, "customers", "list", "--columns", "CustomerID,XTestColour")
+    assert bad.returncode == 2 and "XTestColour" in bad.stderr
 
 
 def test_verbose_logs_the_sdk_and_httpx_only(nasty: MockServer) -> None:

@@ -123,9 +123,9 @@ def test_other_encodings_name_the_offset_and_can_be_named() -> None:
         (b"CustomerID,BillingCity\n", CSV, "f.csv has a header but no rows"),
         (b"BillingCity,Email\nx,y\n", CSV, "f.csv has no CustomerID column"),
         (
-            b"CustomerID,Billingcity,Colour\n1,x,red\n2,y,blue\n",
+            b"CustomerID,Billingcity,XTestColour\n1,x,red\n2,y,blue\n",
             CSV,
-            "f.csv: unknown column(s) Billingcity, Colour",
+            "f.csv: unknown column(s) Billingcity, XTestColour",
         ),
         (b"CustomerID,Email,Email\n1,a,b\n", CSV, "f.csv: column(s) Email appear more than once"),
     ],
@@ -145,7 +145,7 @@ def test_unknown_column_suggests_the_api_name() -> None:
 def test_jsonl_rows_fail_one_by_one() -> None:
     lines = [
         '{"CustomerID": 1, "Comments": "ok"}',
-        '{"CustomerID": 2, "Colour": "red"}',
+        '{"CustomerID": 2, "XTestColour": "red"}',
         "not json",
         "[1, 2]",
         '{"CustomerID": 3, "TotalStoreCredit": NaN}',
@@ -157,7 +157,7 @@ def test_jsonl_rows_fail_one_by_one() -> None:
     result = rows("\n".join(lines).encode(), JSONL)
     assert [r.row for r in result if isinstance(r, ImportRow)] == [1, 9]
     assert failures(result) == [
-        (2, "unknown field(s) Colour"),
+        (2, "unknown field(s) XTestColour"),
         (3, "not valid JSON: Expecting value (column 1)"),
         (4, "not a JSON object (one customer per line)"),
         (5, "not valid JSON: NaN is not a JSON number"),
@@ -322,7 +322,8 @@ def test_an_error_in_a_later_batch_carries_the_finished_part() -> None:
             for i in range(1, 8):
                 if i == 6:
                     mock.stop()  # batches of 4 valid items: [1, 3, 4, 5] was answered, [6, 7] cannot be
-                yield {"CustomerID": i, "Comments": "y"} if i != 2 else {"CustomerID": i, "Colour": "red"}
+                unknown = {"CustomerID": i, "XTestColour": "red"}
+                yield {"CustomerID": i, "Comments": "y"} if i != 2 else unknown
 
         with threedcart.Store(**kwargs) as store, pytest.raises(threedcart.APIConnectionError) as info:  # type: ignore[arg-type]
             store.customers.update_many(items(), batch_size=4)

@@ -300,8 +300,8 @@ def test_bad_path_ids_and_unknown_routes(seeded_mock: MockServer) -> None:
         assert _error(client.get("/Customers/999999"), 404) == "The Customer record was not found"
         # A path the spec does not have: the mock's own 404, plain text, never the API's error array
         for unknown in (
-            client.get("/Orders"),
-            client.get(seeded_mock.url + API.rsplit("/", 1)[0] + "/v0/Customers"),
+            client.get("/XTestOrders"),
+            client.get(seeded_mock.url + API.rsplit("/", 1)[0] + "/XTestV0/Customers"),
         ):
             assert unknown.status_code == 404 and unknown.headers[NO_SUCH_RESOURCE_HEADER] == "1"
             assert unknown.headers["content-type"].startswith("text/plain")

@@ -117,7 +117,7 @@ def test_bodiless_errors_send_400_404_500_without_a_body() -> None:
         _has_error_body(client.get("/Customers", headers={"Token": "wrong"}), 401)
         _has_error_body(client.post("/Customers", content=b"x", headers={"Content-Type": "text/plain"}), 415)
         _has_error_body(client.patch("/Customers/1"), 405)
-        orders = client.get("/Orders")  # not an API route: the mock's own plain-text 404, with its body
+        orders = client.get("/XTestOrders")  # not an API route: the mock's own plain-text 404, with its body
         assert orders.status_code == 404 and orders.text.startswith("No such resource")
 
 
