@@ -17,7 +17,7 @@ from threedcart_customers_client.models import Customer
 from threedcart_customers_client.spec import API_VERSION
 
 from . import errors
-from ._bulk import BulkFailure, BulkResult
+from ._bulk import BulkFailure, BulkResult, partial_result
 from ._client import AsyncStore, Store
 from ._params import Filters
 from ._resources import AsyncCustomers, AsyncSyncRun, CustomerLike, Customers, SyncRun
@@ -45,12 +45,12 @@ try:
 except _metadata.PackageNotFoundError:  # imported from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = [
-    "API_VERSION",
+__all__ = [  # noqa: RUF022 -- plain sorted() order, which tests/test_sdk_units.py checks
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
     "APITimeoutError",
+    "API_VERSION",
     "AsyncCustomers",
     "AsyncStore",
     "AsyncSyncRun",
@@ -75,4 +75,5 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "__version__",
     "errors",
+    "partial_result",
 ]

@@ -604,8 +604,10 @@ class Customers(_CustomersBase):
         The input is consumed lazily, one batch at a time.
 
         Authentication, rate-limit, connection and server errors that outlast the retries
-        raise; the exception's `partial_result` attribute is the `BulkResult` of what was
-        finished before it (the items of the batch in flight are in neither list).
+        raise, and so does whatever stops the call (the input iterator raising, Ctrl-C, a
+        cancellation): the exception's `partial_result` attribute (`threedcart.partial_result(exc)`)
+        is the `BulkResult` of what was finished before it (the items of the batch in flight are
+        in neither list: their outcome is unknown).
         """
         self = self._timed(timeout)
         if not 1 <= batch_size <= MAX_BULK_BATCH:
@@ -622,7 +624,7 @@ class Customers(_CustomersBase):
                 except (BadRequestError, NotFoundError) as exc:  # a 400 or 404 without a body
                     detailed, raw = _bodiless_answer(exc)
                 _record_batch(plan, batch, detailed, raw)
-        except ThreeDCartError as exc:
+        except BaseException as exc:  # an API error, the input raising, Ctrl-C, a cancellation
             attach_partial(exc, result)
             raise
         return result
@@ -816,7 +818,7 @@ class AsyncCustomers(_CustomersBase):
                 except (BadRequestError, NotFoundError) as exc:  # a 400 or 404 without a body
                     detailed, raw = _bodiless_answer(exc)
                 _record_batch(plan, batch, detailed, raw)
-        except ThreeDCartError as exc:
+        except BaseException as exc:  # an API error, the input raising, Ctrl-C, a cancellation
             attach_partial(exc, result)
             raise
         return result

@@ -106,6 +106,8 @@ class FieldRule:
         if isinstance(value, str):
             if self.max_length is not None and len(value) > self.max_length:
                 return f"{name} is longer than {self.max_length} characters ({len(value)})"
+            if "\x00" in value:
+                return f"{name} contains a NUL character"
             if not value.isascii():
                 try:
                     value.encode("utf-8")
@@ -166,16 +168,17 @@ class FieldRule:
                 return False
             raise ValueError(f"{self.name} must be true or false, not {text!r}")
         if kind is int:
-            try:
-                return int(cleaned)
-            except ValueError:
-                raise ValueError(f"{self.name} must be an integer, not {text!r}") from None
-        try:
-            return float(cleaned)
-        except ValueError:
-            raise ValueError(f"{self.name} must be a number, not {text!r}") from None
+            # int() also reads "1_0", "١٠" and "１０": a cell is an integer only in ASCII digits
+            if not _ASCII_INTEGER.fullmatch(cleaned):
+                raise ValueError(f"{self.name} must be an integer, not {text!r}")
+            return int(cleaned)
+        if not _ASCII_NUMBER.fullmatch(cleaned):
+            raise ValueError(f"{self.name} must be a number, not {text!r}")
+        return float(cleaned)
 
 
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
+_ASCII_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _KIND_NAMES = {
     str: "a string",
     int: "an integer",
@@ -354,13 +357,22 @@ def read_rows(
     (`ImportEncodingError`, with the byte offset), a CSV header with unknown or repeated
     columns or without CustomerID, a file without any row. CSV cells are typed by the
     schema and an empty cell is left out (the field stays unchanged); unless `raw_csv`, a
-    string cell that `neutralise` protected (`'=...`) is restored.
+    string cell that `neutralise` protected (`'=...`) is restored. A second row for a
+    CustomerID already seen is a `RowFailure` (the first is sent, the later ones never: the
+    order of two updates of one customer in a bulk request is not documented).
     """
     lines = _lines(chunks, encoding, name)
     rows = _csv_rows(lines, name, raw_csv) if fmt is ImportFormat.csv else _jsonl_rows(lines)
     any_row = False
+    first_row: dict[int, int] = {}  # CustomerID -> the row that updates it
     for row in rows:
         any_row = True
+        if isinstance(row, ImportRow):
+            customer_id = row.customer[ID_FIELD]
+            first = first_row.setdefault(customer_id, row.row)
+            if first != row.row:
+                message = f"{ID_FIELD} {customer_id} is also in row {first}"
+                row = RowFailure(row.row, row.written_id, f"{message}: a file updates each customer once")
         yield row
     if not any_row:
         what = "has a header but no rows" if fmt is ImportFormat.csv else "holds no rows"
@@ -506,6 +518,7 @@ class ImportTally:
         self.rows_read = 0
         self._refused: list[RowFailure] = []
         self._sent_rows = array("q")  # position given to update_many -> file row
+        self._sent_ids = array("q")  # position given to update_many -> CustomerID
 
     def sendable(self, rows: Iterable[ImportRow | RowFailure]) -> Iterator[dict[str, Any]]:
         """The customers to give `update_many`; failed rows are kept for the report."""
@@ -515,6 +528,7 @@ class ImportTally:
                 self._refused.append(row)
                 continue
             self._sent_rows.append(row.row)
+            self._sent_ids.append(row.customer[ID_FIELD])
             yield row.customer
 
     def failures(self, result: BulkResult) -> list[RowFailure]:
@@ -525,3 +539,33 @@ class ImportTally:
             failed.append(RowFailure(self._sent_rows[failure.index], written, failure.message))
         failed.sort(key=lambda f: f.row)
         return failed
+
+    def stopped(
+        self, result: BulkResult | None, rows: Iterable[ImportRow | RowFailure], reason: str
+    ) -> list[RowFailure]:
+        """Every row that was not applied when the run stopped for `reason`, by file row.
+
+        `result` is what `update_many` finished (its exception's `partial_result`, or None);
+        `rows` is the file read again. A failed row keeps its own reason; a row whose batch was
+        in flight is "sent, outcome unknown"; a row never sent says so, with `reason`.
+        """
+        done = result if result is not None else BulkResult()
+        failures = self.failures(done)
+        accounted = {f.row for f in failures}
+        updated = set(done.updated)
+        in_flight = f"sent, but the run stopped before its answer ({reason}): check this customer"
+        not_sent = f"not sent: the run stopped after {len(updated)} updates ({reason})"
+        for position, row in enumerate(self._sent_rows):
+            if row not in accounted and self._sent_ids[position] not in updated:
+                failures.append(RowFailure(row, str(self._sent_ids[position]), in_flight))
+                accounted.add(row)
+        sent = set(self._sent_rows)
+        for row in rows:
+            if row.row in accounted or row.row in sent:
+                continue
+            if isinstance(row, RowFailure):
+                failures.append(row)
+            else:
+                failures.append(RowFailure(row.row, row.written_id, not_sent))
+        failures.sort(key=lambda f: f.row)
+        return failures

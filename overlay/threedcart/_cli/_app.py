@@ -9,6 +9,7 @@ import inspect
 import io
 import json
 import os
+import signal
 import sys
 import time
 import typing
@@ -640,18 +641,30 @@ def _import(
 
         try:
             result = store.customers.update_many(tally.sendable(advancing(rows())), batch_size=batch_size)
-        except ThreeDCartError as exc:
+        except BaseException as exc:  # an API error, SIGINT/SIGTERM (as SystemExit): every row is told
             done = partial_result(exc)
-            if done is not None:
-                failures.extend(tally.failures(done))
-                if not quiet:
-                    _report(failures)
-                _print(f"updated {len(done.updated)} customers; {len(failures)} rows failed; then stopped")
+            failures.extend(tally.stopped(done, rows(), _stop_reason(exc)))
+            if not quiet:
+                _report(failures)
+            updated = 0 if done is None else len(done.updated)
+            unsent = sum(1 for f in failures if f.message.startswith(("not sent", "sent, but")))
+            sys.stderr.write(
+                f"updated {updated} customers; {len(failures)} rows not applied ({unsent} of them never "
+                f"answered or never sent); stopped: {clean(_stop_reason(exc))}\n"
+            )
             raise
     failures.extend(tally.failures(result))
     if not quiet:
         _report(failures)
     _print(f"updated {len(result.updated)} customers; {len(failures)} rows failed")
+
+
+def _stop_reason(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int) and exc.code > 128:
+        return f"signal {signal.Signals(exc.code - 128).name}"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _report(failures: list[RowFailure]) -> None:
