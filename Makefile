@@ -19,12 +19,13 @@ NODE_BIN := $(NODE_DIR)/node_modules/.bin
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: help venv node generate check-generated lint lint-python lint-spec test test-python demo bench fuzz clean \
+.PHONY: help venv node generate check-generated lint lint-python lint-spec test test-fast test-python demo bench fuzz clean \
 	api-diff release-spec docs mutation
 
 help:
 	@echo "make demo   - set everything up and run the tour of the CLI against the local mock"
 	@echo "make test   - set everything up and run every check and test"
+	@echo "make test-fast - the edit loop: ruff and the tests that need no server (seconds)"
 	@echo "make docs   - build the offline HTML API reference, $(DOCS_HTML)"
 	@echo "make mutation - mutation testing of the SDK's core (mutmut); writes tests/MUTATION.md"
 	@echo "make generate | check-generated | api-diff | release-spec | lint | bench | fuzz | clean"
@@ -108,6 +109,17 @@ test-python: $(VENV_STAMP)
 	$(BIN)/python -m pytest
 
 test: lint check-generated api-diff test-python
+
+# The edit loop: ruff and the tests that need no server or external tool (pure cores, units, the
+# generated client, the spec-driven tables), in seconds. `make test` runs them too.
+FAST_TESTS := tests/test_cores_behaviour.py tests/test_pagination.py tests/test_sync_core.py \
+	tests/test_import_core.py tests/test_params_and_errors.py tests/test_sdk_units.py \
+	tests/test_spec_driven.py tests/test_decode.py tests/test_generated_models.py \
+	tests/test_resources_behaviour.py tests/test_transport_behaviour.py
+
+test-fast: $(VENV_STAMP)
+	$(BIN)/ruff check overlay mock tests tools/api_diff.py tools/spec_tables.py tools/versions.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST_TESTS)
 
 # --- the API reference ---------------------------------------------------------
 # One self-contained HTML file: the Redoc renderer inlined (--inlineBundle), and a
