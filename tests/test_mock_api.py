@@ -11,13 +11,14 @@ import pytest
 import yaml
 from conftest import http
 from threedcart_mock._app import NO_SUCH_RESOURCE_HEADER, api_base_path, api_routes
-from threedcart_mock._schema import customer_fields
+from threedcart_mock._schema import customer_fields, pointer, schema_at
 from threedcart_mock.testing import MockServer
 
 SPEC = Path(__file__).parent.parent / "openapi" / "customers.yaml"
 # Shape facts come from the spec: its base path and the number of Customer fields.
 API = api_base_path()
 FIELD_COUNT = len(customer_fields())
+CREATE_SCHEMA = pointer("components", "schemas", "CustomerCreate")
 
 
 def _create(client: httpx.Client, **fields: object) -> int:
@@ -77,7 +78,14 @@ def test_two_stores_do_not_see_each_other() -> None:
 # --- writes -------------------------------------------------------------------
 def test_create_assigns_ids_and_get_answers_an_array_of_one(mock: MockServer) -> None:
     with http(mock) as client:
-        first = _create(client, CustomerID=999, Email="a@example.com", BillingTaxID=None)
+        # A CustomerID sent on create: ignored where the create schema allows one (readOnly), a 400
+        # naming it where the schema is closed without it (the spec decides, the mock follows).
+        with_id = {"Email": "x@example.com", "Password": "", "CustomerID": 999}
+        if schema_at(CREATE_SCHEMA).check(with_id) is None:
+            first = _create(client, CustomerID=999, Email="a@example.com", BillingTaxID=None)
+        else:
+            assert "CustomerID" in _error(client.post("/Customers", json=with_id), 400)
+            first = _create(client, Email="a@example.com", BillingTaxID=None)
         second = _create(client, Email="b@example.com")
         assert second == first + 1 and first != 999
         r = client.get(f"/Customers/{first}")

@@ -22,7 +22,8 @@ from conftest import http
 from threedcart_mock.__main__ import parse_args
 from threedcart_mock._app import new_customer_defaults
 from threedcart_mock._clock import StoreClock
-from threedcart_mock._db import FILTER_COLUMNS, Database, Order, Query, shuffle_key
+from threedcart_mock._db import Database, Order, Query, filter_column, shuffle_key
+from threedcart_mock._operations import customer_filters
 from threedcart_mock._schema import customer_fields
 from threedcart_mock.testing import MockServer
 
@@ -33,12 +34,15 @@ STORE_TIME = "%m/%d/%Y %H:%M:%S"  # the list filters' format
 
 
 def _required(schema: str) -> list[str]:
-    return [name for part in SCHEMAS[schema]["allOf"] for name in part.get("required", ())]
+    """The required properties of a request schema (its own, or those of its allOf members)."""
+    parts = [SCHEMAS[schema], *SCHEMAS[schema].get("allOf", ())]
+    return [name for part in parts for name in part.get("required", ())]
 
 
 CREATE_REQUIRED = _required("CustomerCreate")  # Email, Password
 UPDATE_ID = _required("CustomerUpdateItem")[0]  # CustomerID
-_FILTERED_FIELDS = {field for _, field in FILTER_COLUMNS.values()}
+LIST_FILTERS = customer_filters()["listCustomers"]  # from the spec's x-threedcart-filter
+_FILTERED_FIELDS = {f.field for f in LIST_FILTERS}
 # A plain text field that no list filter looks at (BillingCompany in the spec's order).
 NOTE = next(
     f.name
@@ -48,7 +52,9 @@ NOTE = next(
     and f.name not in _FILTERED_FIELDS
     and f.name not in CREATE_REQUIRED
 )
-STATE_PARAM, (STATE_COLUMN, STATE_FIELD) = "state", FILTER_COLUMNS["state"]
+STATE_PARAM = "state"
+STATE_FIELD = next(f.field for f in LIST_FILTERS if f.param == STATE_PARAM)
+STATE_COLUMN = filter_column(STATE_FIELD)
 GROUP_FIELD = "CustomerGroupID"  # what /CustomerGroups/{id}/Customers selects on
 assert GROUP_FIELD in customer_fields() and NOTE in customer_fields()
 

@@ -5,19 +5,24 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import os
 import resource
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 
 from ._app import Settings, StoreCredentials, create_app, new_customer_defaults
 from ._clock import EARLIEST_START, LATEST_START
 from ._db import ORDERS, Database, Query
+from ._schema import SpecError, spec_path
 from ._server import Limits, config, run
 
 DEMO_STORE = StoreCredentials(
@@ -35,10 +40,67 @@ def _store(text: str) -> StoreCredentials:
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:  # also refuses nan
         raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be a whole number >= 0")
+    return value
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of milliseconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a finite number of milliseconds >= 0")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535 (0 picks a free port)")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _database(text: str) -> str:
+    """An SQLite file whose folder exists (the file itself is created when missing)."""
+    if text == ":memory:":
+        return text
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file name (or :memory:)")
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a database file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder {str(folder)!r} does not exist")
+    if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot create a file in the folder {str(folder)!r}")
+    return text
 
 
 def _instant(text: str) -> datetime:
@@ -96,15 +158,24 @@ def _on_off(text: str) -> bool:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="threedcart-mock",
         description="A local, stateful mock of the 3dcart REST API v1 Customers resource.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=8300, help="port to bind; 0 picks a free one (default 8300)"
+        "--port", type=_port, default=8300, help="port to bind; 0 picks a free one (default 8300)"
     )
-    parser.add_argument("--db", default=":memory:", help="SQLite file (default: an in-memory database)")
+    parser.add_argument(
+        "--db",
+        type=_database,
+        default=":memory:",
+        help="SQLite file, in a folder that exists (default: an in-memory database)",
+    )
     parser.add_argument(
         "--store",
         type=_store,
@@ -113,12 +184,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="a store's credentials (repeatable); default: one demo store, printed at start-up",
     )
     parser.add_argument(
-        "--seed-customers", type=int, default=0, metavar="N", help="add N customers to each empty store"
+        "--seed-customers", type=_count, default=0, metavar="N", help="add N customers to each empty store"
     )
     parser.add_argument(
-        "--random-seed", type=int, default=0, metavar="S", help="seed of the fake data and the faults"
+        "--random-seed", type=_seed, default=0, metavar="S", help="seed of the fake data and the faults"
     )
-    parser.add_argument("--latency-ms", type=float, default=0, help="delay every API answer by this long")
+    parser.add_argument(
+        "--latency-ms", type=_milliseconds, default=0, help="delay every API answer by this long"
+    )
     parser.add_argument(
         "--fault-rate", type=_fraction, default=0, help="share of API requests answered 500/503"
     )
@@ -128,7 +201,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=0,
         metavar="P",
         help="share of successful creates, updates, bulk updates and deletes that commit and then "
-        "answer 500 or drop the connection without an answer",
+        "answer 500 or drop the connection without an answer (and of successful writes answered "
+        "from the spec's examples)",
     )
     parser.add_argument(
         "--rate-limit",
@@ -215,11 +289,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="S",
         help="on SIGTERM or SIGINT, give the requests being answered S seconds (default %(default)g)",
     )
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     stores = args.store or [DEMO_STORE]
     settings = Settings(
         stores,
@@ -244,13 +319,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     sock = _bind(args.host, args.port)  # before anything slow: a busy port fails at once
     _raise_file_limit(limits.max_connections + 256)
-    db = Database(args.db, order=settings.order, clock=settings.clock)
-    started = time.perf_counter()
-    for store in stores:
-        if args.seed_customers and db.count(store.key, Query()) == 0:
-            db.seed(store.key, args.seed_customers, args.random_seed, new_customer_defaults())
-    seeded = time.perf_counter() - started
-    app = create_app(settings, db)
+    try:
+        db = Database(args.db, order=settings.order, clock=settings.clock)
+    except sqlite3.Error as exc:
+        sock.close()
+        parser.error(f"argument --db: cannot use {args.db!r} as an SQLite database: {exc}")
+    except SpecError as exc:
+        sock.close()
+        _spec_error(exc)
+    try:
+        app = create_app(settings, db)
+        started = time.perf_counter()
+        for store in stores:
+            if args.seed_customers and db.count(store.key, Query()) == 0:
+                db.seed(store.key, args.seed_customers, args.random_seed, new_customer_defaults())
+        seeded = time.perf_counter() - started
+    except SpecError as exc:
+        sock.close()
+        db.close()
+        _spec_error(exc)
 
     host, port = sock.getsockname()[:2]
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -260,6 +347,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"demo store: SecureURL={DEMO_STORE.secure_url} PrivateKey={DEMO_STORE.private_key} "
             f"Token={DEMO_STORE.token}",
+            flush=True,
+        )
+    if app.state.from_spec:
+        print(
+            f"answered statelessly from the spec's examples (no handler in the mock): "
+            f"{', '.join(app.state.from_spec)}",
             flush=True,
         )
     server = uvicorn.Server(config(app, limits, settings.clock))
@@ -272,6 +365,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         db.close()
     sys.exit(0)
+
+
+def _spec_error(exc: SpecError) -> NoReturn:
+    print(f"threedcart-mock: cannot serve {spec_path()}: {exc}", file=sys.stderr, flush=True)
+    sys.exit(1)
 
 
 def _bind(host: str, port: int) -> socket.socket:

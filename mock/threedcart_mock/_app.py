@@ -12,11 +12,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
-import yaml
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -25,21 +22,79 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._clock import StoreClock
-from ._db import FILTER_COLUMNS, Database, Order, Query
-from ._schema import customer_fields, date_pattern, spec_text, type_error
+from ._db import Database, Order, Query, filter_column
+from ._operations import (
+    JSON,
+    MAX_BODY_BYTES,
+    Answer,
+    ApiError,
+    Filter,
+    Operation,
+    Parameter,
+    RequestBody,
+    customer_filters,
+    documented_answer,
+    is_json,
+    media_type,
+    operations,
+    parameter_value,
+    parse_json,
+    read_body,
+    request_values,
+    server_base_path,
+)
+from ._schema import (
+    Field,
+    Schema,
+    customer_fields,
+    date_pattern,
+    default_value,
+    resolve,
+    schema_at,
+    schema_type,
+    spec_text,
+    unicode_problem,
+)
 from ._server import ABORT_KEY
 
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 500
-MAX_BULK = 500
-MAX_BODY_BYTES = 4 * 1024 * 1024
-INT32_MAX = 2**31 - 1
-_DIGITS = re.compile(r"[0-9]{1,10}")  # used with fullmatch: "5\n" is not an id
+__all__ = [
+    "MAX_BODY_BYTES",
+    "NO_SUCH_RESOURCE_HEADER",
+    "ApiError",
+    "MockApi",
+    "Settings",
+    "StoreCredentials",
+    "api_base_path",
+    "api_routes",
+    "create_app",
+    "new_customer_defaults",
+    "server_base_path",
+]
+
+DEFAULT_LIMIT = 10  # the spec: the real default is unknown, the local mock uses 10
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")  # used with fullmatch: "5\n" is not an id
+_SIGNED = re.compile(r"-?[0-9]{1,19}")
 # Statuses the real service sometimes answers without any body (`--bodiless-errors`).
 BODILESS_STATUSES = frozenset({400, 404, 500})
-_JSON = "application/json"
-# The writes `--fault-after-commit` may fail after they committed.
-_WRITES = frozenset({"POST", "PUT", "DELETE"})
+_JSON = JSON
+# The writes `--fault-after-commit` may fail after they committed (or, answered from the spec, pretended to).
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Computed by the store: never taken from a request body (the spec says so only in its description).
+COMPUTED_FIELDS = frozenset({"TotalStoreCredit"})
+# Headers that are never parameters (OpenAPI ignores header parameters of these names).
+_RESERVED_HEADERS = frozenset({"accept", "content-type", "authorization"})
+# The operations with a stateful handler (everything else is answered from the spec).
+STATEFUL_OPERATIONS = (
+    "listCustomers",
+    "createCustomer",
+    "updateCustomers",
+    "getCustomer",
+    "updateCustomer",
+    "deleteCustomer",
+    "listCustomerGroupCustomers",
+)
 
 
 @dataclass(frozen=True)
@@ -98,14 +153,6 @@ class Settings:
         self.clock = StoreClock(self.clock_start, self.clock_speed)
 
 
-class ApiError(Exception):
-    """An answer in the API's error shape."""
-
-    def __init__(self, status: int, message: str, value: str = "", headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.value, self.headers = status, message, value, headers or {}
-
-
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(
         json.dumps(body, separators=(",", ":"), ensure_ascii=False), status, headers, media_type=_JSON
@@ -125,11 +172,149 @@ def _write_result(customer_id: int, status: int, message: str) -> dict[str, str]
 
 
 def new_customer_defaults() -> dict[str, Any]:
-    """What a new customer holds before the fields sent are applied."""
-    zero: dict[type, Any] = {str: "", int: 0, float: 0.0, bool: False}
-    record = {f.name: zero[f.kind] for f in customer_fields().values() if f.name != "CustomerID"}
-    record["Enabled"] = True
+    """What a new customer holds before the fields sent are applied: each field's default (see
+    `_schema.default_value`), and an enabled account."""
+    fields = customer_fields()
+    record = {f.name: default_value(f) for f in fields.values() if f.name != "CustomerID"}
+    if "Enabled" in fields and fields["Enabled"].kind is bool and "default" not in fields["Enabled"].schema:
+        record["Enabled"] = True
     return record
+
+
+# --- parameters the stateful handlers read ------------------------------------------------------
+def _int_bounds(node: Mapping[str, Any]) -> tuple[int, int, frozenset[int] | None]:
+    """The inclusive bounds of an integer parameter's schema, and its enum if it has one."""
+    low, high = INT64_MIN, INT64_MAX
+    if node.get("format") == "int32":
+        low, high = INT32_MIN, INT32_MAX
+    if isinstance(node.get("minimum"), int | float):
+        low = max(low, math.ceil(node["minimum"]) + (1 if node.get("exclusiveMinimum") else 0))
+    if isinstance(node.get("maximum"), int | float):
+        high = min(high, math.floor(node["maximum"]) - (1 if node.get("exclusiveMaximum") else 0))
+    enum = node.get("enum")
+    if isinstance(enum, list) and enum and all(isinstance(v, int) for v in enum):
+        return max(low, min(enum)), min(high, max(enum)), frozenset(enum)
+    return low, high, None
+
+
+@dataclass(frozen=True)
+class IntParam:
+    """An integer query parameter read by a handler (limit, offset, countonly), bounded by its schema."""
+
+    name: str
+    low: int
+    high: int
+    enum: frozenset[int] | None
+    allow_empty: bool
+
+    @staticmethod
+    def of(param: Parameter | None) -> IntParam | None:
+        if param is None:
+            return None
+        low, high, enum = _int_bounds(param.node)
+        return IntParam(param.name, low, high, enum, param.allow_empty)
+
+    def read(self, params: Mapping[str, str], default: int) -> int:
+        raw = params.get(self.name)
+        if raw is None or (raw == "" and self.allow_empty):  # the reference's samples send them empty
+            return default
+        if (
+            not _SIGNED.fullmatch(raw)
+            or not self.low <= int(raw) <= self.high
+            or (self.enum is not None and int(raw) not in self.enum)
+        ):
+            raise ApiError(
+                400, f"{self.name} must be an integer between {self.low} and {self.high}", raw[:50]
+            )
+        return int(raw)
+
+
+@dataclass(frozen=True)
+class FilterParam:
+    param: Parameter
+    filter: Filter
+    field: Field | None  # None for the store's last-update time
+
+    def column(self) -> str:
+        return filter_column(self.filter.field)
+
+
+@dataclass(frozen=True)
+class ListPlan:
+    """How a list operation reads its query: paging from its parameters, filters from the spec."""
+
+    limit: IntParam | None
+    offset: IntParam | None
+    countonly: IntParam | None
+    default_limit: int
+    filters: tuple[FilterParam, ...]
+    others: tuple[Parameter, ...]  # declared, neither paging nor filters: validated, then ignored
+
+    @staticmethod
+    def of(op: Operation) -> ListPlan:
+        fields = customer_fields()
+        by_param = {f.param: f for f in customer_filters().get(op.operation_id, ())}
+        paging = ("limit", "offset", "countonly")
+        limit = op.param("limit")
+        default = DEFAULT_LIMIT
+        if limit is not None and isinstance(limit.node.get("default"), int):
+            default = int(limit.node["default"])
+        return ListPlan(
+            IntParam.of(limit),
+            IntParam.of(op.param("offset")),
+            IntParam.of(op.param("countonly")),
+            default,
+            tuple(
+                FilterParam(p, by_param[p.name], fields.get(by_param[p.name].field))
+                for p in op.parameters
+                if p.location == "query" and p.name in by_param
+            ),
+            tuple(
+                p
+                for p in op.parameters
+                if p.location == "query" and p.name not in by_param and p.name not in paging
+            ),
+        )
+
+
+def _for_field(f: Field, raw: str, value: Any) -> Any:
+    """A filter's value as the field's column holds it (json_extract's types: booleans are 1 and 0)."""
+    kind, node = f.kind, f.schema
+    if kind is list:
+        node, _ = resolve(node.get("items") or {}, "")
+        kind = {"integer": int, "number": float, "boolean": bool}.get(schema_type(node) or "", str)
+    if kind is str:
+        return raw
+    if kind is bool:
+        if isinstance(value, bool):
+            return int(value)
+        return {"true": 1, "1": 1, "false": 0, "0": 0}.get(raw.lower(), raw)
+    if kind is int:
+        return int(raw) if _SIGNED.fullmatch(raw) else raw
+    if kind is float:
+        try:
+            number = float(raw)
+        except ValueError:
+            return raw
+        return number if math.isfinite(number) else raw
+    return raw
+
+
+_STORE_TIME = "%m/%d/%Y %H:%M:%S"
+
+
+def _bound_for_field(f: Field, raw: str, value: Any) -> Any:
+    """A since/until value as the field's column holds it: numbers compare as numbers, text as text
+    (a store time given to a `date`/`date-time` field compares as ISO 8601)."""
+    if f.kind in (int, float):
+        return _for_field(f, raw, value)
+    if f.format in ("date", "date-time"):
+        try:
+            moment = datetime.strptime(raw, _STORE_TIME)
+        except ValueError:
+            return raw
+        return moment.date().isoformat() if f.format == "date" else moment.isoformat()
+    return raw
 
 
 class MockApi:
@@ -146,6 +331,8 @@ class MockApi:
         self._rng = random.Random(settings.random_seed)
         # its own sequence: adding after-commit faults leaves the faults of `--fault-rate` as they were
         self._after_commit_rng = random.Random(f"after-commit-{settings.random_seed}")
+        self._lists: dict[str, ListPlan] = {}
+        self._bodies: dict[str, Schema | None] = {}
 
     # --- the gate every API request passes ------------------------------------
     def _authenticate(self, request: Request) -> str:
@@ -189,13 +376,14 @@ class MockApi:
             raise ApiError(503, "Injected fault: service unavailable")
 
     def endpoint(
-        self, handler: Callable[[Request, str], Awaitable[Response]]
+        self, handler: Callable[[Request, str], Awaitable[Response]], *, secured: bool = True
     ) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
             try:
                 if self.settings.latency_ms:
                     await asyncio.sleep(self.settings.latency_ms / 1000)
-                store = self._authenticate(request)
+                # An operation the spec leaves unsecured (`security: []`) shares one anonymous bucket.
+                store = self._authenticate(request) if secured else ""
                 self._throttle(store)
                 self._inject_fault()
                 response = await handler(request, store)
@@ -232,107 +420,126 @@ class MockApi:
 
     # --- request parsing ----------------------------------------------------
     @staticmethod
-    def _path_id(request: Request, minimum: int = 1) -> int:
-        raw = request.path_params["id"]
-        if not _DIGITS.fullmatch(raw) or not minimum <= int(raw) <= INT32_MAX:
-            raise ApiError(400, f"id must be an integer between {minimum} and {INT32_MAX}", raw[:50])
+    def _path_id(request: Request, op: Operation) -> int:
+        """The operation's (one) integer path parameter, within its schema's bounds."""
+        param = next((p for p in op.parameters if p.location == "path"), None)
+        if param is None:
+            raise ApiError(400, f"{op.operation_id} has no path parameter in the spec")
+        raw = str(request.path_params.get(op.route_names.get(param.name, param.name), ""))
+        low, high, _ = _int_bounds(param.node)
+        low, high = max(low, 0), min(high, INT64_MAX)
+        if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+            raise ApiError(400, f"{param.name} must be an integer between {low} and {high}", raw[:50])
         return int(raw)
 
     @staticmethod
     async def _body(request: Request) -> Any:
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != _JSON:
-            raise ApiError(415, f"Unsupported media type {media_type or '(none)'!r}: send application/json")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise ApiError(400, f"Request body is larger than {MAX_BODY_BYTES} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise ApiError(400, f"Request body is larger than {MAX_BODY_BYTES} bytes")
-            chunks.append(chunk)
-        try:
-            text = b"".join(chunks).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ApiError(400, f"Request body is not valid UTF-8 (byte {exc.start})") from None
-        try:
-            return json.loads(text, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
-            raise ApiError(400, f"Malformed JSON in request body: {exc.msg} at position {exc.pos}") from None
-        except RecursionError:
-            raise ApiError(400, "Malformed JSON in request body: nested too deeply") from None
-        except ValueError as exc:
-            raise ApiError(400, f"Malformed JSON in request body: {exc}") from None
+        media = media_type(request)
+        if media != _JSON:
+            raise ApiError(415, f"Unsupported media type {media or '(none)'!r}: send application/json")
+        return parse_json(await read_body(request))
+
+    def _body_schema(self, op: Operation) -> Schema | None:
+        """The schema of the operation's JSON request body in the spec."""
+        if op.operation_id not in self._bodies:
+            body = RequestBody.of(op)
+            at = body.schema_for(_JSON)[1] if body is not None else None
+            self._bodies[op.operation_id] = schema_at(at) if at is not None else None
+        return self._bodies[op.operation_id]
+
+    def _validate(self, op: Operation, body: Any) -> None:
+        """The body against the operation's request body schema: 400 naming every problem."""
+        schema = self._body_schema(op)
+        problem = schema.check(body, items="item") if schema is not None else None
+        if problem:
+            raise ApiError(400, problem)
 
     @staticmethod
     def _fields(body: Any, where: str = "") -> dict[str, Any]:
-        """The known Customer fields of a JSON object, validated against the spec."""
+        """The Customer fields of a (validated) JSON object that the store keeps.
+
+        Unknown keys are ignored (the service ignores them), and so are read-only fields and
+        those the store computes (TotalStoreCredit).
+        """
         if not isinstance(body, dict):
             raise ApiError(400, f"{where}the customer must be a JSON object")
         fields = customer_fields()
-        problems = [
-            problem
-            for name, value in body.items()
-            if name in fields and (problem := type_error(fields[name], value))
-        ]
-        if problems:
-            raise ApiError(400, where + "; ".join(problems))
-        # TotalStoreCredit is computed by the store; unknown keys are ignored.
-        return {k: v for k, v in body.items() if k in fields and k != "TotalStoreCredit"}
+        kept = {
+            k: v
+            for k, v in body.items()
+            if k in fields and not fields[k].read_only and k not in COMPUTED_FIELDS
+        }
+        try:
+            json.dumps(kept, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            problems = [p for k, v in kept.items() if (p := unicode_problem(v, k))]
+            raise ApiError(400, where + "; ".join(problems or ["the body is not valid Unicode"])) from None
+        return kept
 
-    @staticmethod
-    def _query(request: Request, group_id: int | None) -> tuple[Query, int, int, bool]:
+    def _plan(self, op: Operation) -> ListPlan:
+        plan = self._lists.get(op.operation_id)
+        if plan is None:
+            plan = self._lists[op.operation_id] = ListPlan.of(op)
+        return plan
+
+    def _query(self, request: Request, op: Operation, group_id: int | None) -> tuple[Query, int, int, bool]:
         params = request.query_params
-
-        def integer(name: str, low: int, high: int, default: int) -> int:
-            raw = params.get(name, "")
-            if raw == "":  # the reference's own samples send every parameter empty
-                return default
-            if not re.fullmatch(r"-?[0-9]{1,12}", raw) or not low <= int(raw) <= high:
-                raise ApiError(400, f"{name} must be an integer between {low} and {high}", raw[:50])
-            return int(raw)
-
-        def moment(name: str) -> str | None:
-            raw = params.get(name, "")
-            if raw == "":
-                return None
-            try:
-                if not date_pattern().match(raw):
-                    raise ValueError
-                # isoformat, not strftime: the year must keep four digits (0999) to compare as text
-                return datetime.strptime(raw, "%m/%d/%Y %H:%M:%S").isoformat(sep=" ")
-            except ValueError:
-                raise ApiError(400, f"{name} must be a valid date MM/DD/YYYY HH:MM:SS", raw[:50]) from None
-
-        limit = integer("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-        offset = max(1, integer("offset", 0, INT32_MAX, 1))
-        count_only = integer("countonly", 0, 1, 0) == 1
-        fields = customer_fields()
-        equals = []
-        for param, (column, field_name) in FILTER_COLUMNS.items():
-            value = params.get(param, "")
-            if value == "":
+        plan = self._plan(op)
+        limit = plan.limit.read(params, plan.default_limit) if plan.limit else plan.default_limit
+        offset = max(1, plan.offset.read(params, 1)) if plan.offset else 1
+        count_only = plan.countonly.read(params, 0) == 1 if plan.countonly else False
+        equals: list[tuple[str, Any]] = []
+        bounds: list[tuple[str, str, Any]] = []
+        contains: list[tuple[str, Any]] = []
+        updated: dict[str, str] = {}
+        for fp in plan.filters:
+            name = fp.param.name
+            raw = params.get(name)
+            if raw is None or (raw == "" and fp.param.allow_empty):
                 continue
-            max_length = fields[field_name].max_length
-            if max_length is not None and len(value) > max_length:
-                raise ApiError(400, f"{param} is longer than {max_length} characters", value[:50])
-            equals.append((column, value))
-        query = Query(group_id, tuple(equals), moment("lastupdatestart"), moment("lastupdateend"))
+            flt, f = fp.filter, fp.field
+            if f is None:  # the store's last-update time
+                updated[flt.match] = _moment(fp.param, raw)
+                continue
+            value = parameter_value(fp.param, params.getlist(name))
+            if flt.match == "equals" and f.kind is list:
+                contains.append((flt.field, _for_field(f, raw, value)))
+            elif flt.match == "equals":
+                equals.append((fp.column(), _for_field(f, raw, value)))
+            else:
+                bounds.append(
+                    (fp.column(), ">=" if flt.match == "since" else "<=", _bound_for_field(f, raw, value))
+                )
+        for param in plan.others:
+            parameter_value(param, params.getlist(param.name))
+        query = Query(
+            group_id,
+            tuple(equals),
+            updated.get("since"),
+            updated.get("until"),
+            tuple(bounds),
+            tuple(contains),
+        )
         return query, limit, offset, count_only
 
     # --- operations ---------------------------------------------------------
-    async def list_customers(self, request: Request, store: str) -> Response:
-        return self._list(request, store, None, "No Customer records found")
+    async def list_customers(self, request: Request, store: str, op: Operation) -> Response:
+        return self._list(request, store, op, None, "No Customer records found")
 
-    async def list_group(self, request: Request, store: str) -> Response:
-        group_id = self._path_id(request, minimum=0)
+    async def list_group(self, request: Request, store: str, op: Operation) -> Response:
+        group_id = self._path_id(request, op)
         return self._list(
-            request, store, group_id, "The Customer Group was not found and/or contains no customer records"
+            request,
+            store,
+            op,
+            group_id,
+            "The Customer Group was not found and/or contains no customer records",
         )
 
-    def _list(self, request: Request, store: str, group_id: int | None, none_found: str) -> Response:
-        query, limit, offset, count_only = self._query(request, group_id)
+    def _list(
+        self, request: Request, store: str, op: Operation, group_id: int | None, none_found: str
+    ) -> Response:
+        query, limit, offset, count_only = self._query(request, op, group_id)
         if count_only:
             return _json({"TotalCount": self.db.count(store, query)})
         rows = self.db.page(store, query, limit, offset)
@@ -342,43 +549,46 @@ class MockApi:
             raise ApiError(404, none_found)
         raise ApiError(400, "Offset amount exceeds the total number of records", str(offset))
 
-    async def get_customer(self, request: Request, store: str) -> Response:
-        customer_id = self._path_id(request)
+    async def get_customer(self, request: Request, store: str, op: Operation) -> Response:
+        customer_id = self._path_id(request, op)
         data = self.db.get(store, customer_id)
         if data is None:
             raise ApiError(404, "The Customer record was not found", str(customer_id))
         return Response("[" + data + "]", 200, media_type=_JSON)
 
-    async def create_customer(self, request: Request, store: str) -> Response:
+    async def create_customer(self, request: Request, store: str, op: Operation) -> Response:
         body = await self._body(request)
+        self._validate(op, body)
         fields = self._fields(body)
-        missing = [name for name in ("Email", "Password") if name not in fields]
-        if missing:
-            raise ApiError(400, f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
-        if fields["Email"] is None:  # the spec lets a stored Email be null; a new customer needs one
+        fields.pop("CustomerID", None)  # assigned by the store
+        if "Email" in fields and fields["Email"] is None:
+            # the spec lets a stored Email be null; a new customer needs one
             raise ApiError(400, "Email is required and must not be null on create")
         customer_id = self.db.create(store, {**self.defaults, **fields})
         return _json([_write_result(customer_id, 201, "Created successfully")], 201)
 
-    async def update_customer(self, request: Request, store: str) -> Response:
-        customer_id = self._path_id(request)
-        fields = self._fields(await self._body(request))
+    async def update_customer(self, request: Request, store: str, op: Operation) -> Response:
+        customer_id = self._path_id(request, op)
+        body = await self._body(request)
+        self._validate(op, body)
+        fields = self._fields(body)
         if not self.db.update(store, customer_id, fields):
             raise ApiError(404, "The Customer record was not found", str(customer_id))
         return _json([_write_result(customer_id, 200, "updated successfully")])
 
-    async def update_customers(self, request: Request, store: str) -> Response:
+    async def update_customers(self, request: Request, store: str, op: Operation) -> Response:
         body = await self._body(request)
-        if not isinstance(body, list) or not 1 <= len(body) <= MAX_BULK:
-            raise ApiError(400, f"The body must be a JSON array of 1 to {MAX_BULK} customers")
+        self._validate(op, body)
+        if not isinstance(body, list) or not body:
+            raise ApiError(400, "The body must be a JSON array of customers")
         items = []
         for index, item in enumerate(body):
             where = f"item {index}: "
             fields = self._fields(item, where)
             customer_id = fields.get("CustomerID")
-            if customer_id is None:
+            if not isinstance(customer_id, int) or isinstance(customer_id, bool):
                 raise ApiError(400, where + "CustomerID is required")
-            items.append((int(customer_id), fields))
+            items.append((customer_id, fields))
         found = self.db.update_many(store, items)
         results = [
             _write_result(cid, 200, "updated successfully")
@@ -400,34 +610,72 @@ class MockApi:
             )
         return _json(results, 206)
 
-    async def delete_customer(self, request: Request, store: str) -> Response:
-        customer_id = self._path_id(request)
+    async def delete_customer(self, request: Request, store: str, op: Operation) -> Response:
+        customer_id = self._path_id(request, op)
         if not self.db.delete(store, customer_id):
             raise ApiError(404, "The Customer record was not found", str(customer_id))
         return _json([_write_result(customer_id, 200, "Deleted successfully")])
 
+    # --- an operation without a handler: answered from the spec ----------------------------------
+    def from_spec(self, op: Operation) -> Callable[[Request, str], Awaitable[Response]]:
+        """The stateless handler of an operation: validate the request, answer the documented example."""
+        answer: Answer | None = documented_answer(op)
+        body = RequestBody.of(op)
+        params = tuple(
+            p for p in op.parameters if not (p.location == "header" and p.name.lower() in _RESERVED_HEADERS)
+        )
+
+        async def handler(request: Request, store: str) -> Response:
+            for param in params:
+                parameter_value(param, request_values(request, param, op.route_names))
+            if body is not None:
+                data = await read_body(request)
+                if not data:
+                    if body.required:
+                        raise ApiError(400, "The request body is required")
+                else:
+                    media = media_type(request)
+                    accepted, at = body.schema_for(media)
+                    if not accepted:
+                        raise ApiError(
+                            415,
+                            f"Unsupported media type {media or '(none)'!r}: send "
+                            + " or ".join(body.content),
+                        )
+                    if is_json(media):
+                        value = parse_json(data)
+                        problem = schema_at(at).check(value, items="item") if at is not None else None
+                        if problem:
+                            raise ApiError(400, problem)
+            if answer is None:
+                raise ApiError(501, f"The spec documents no successful answer for {op.label}")
+            return Response(answer.body, answer.status, dict(answer.headers), media_type=answer.media_type)
+
+        return handler
+
+
+def _moment(param: Parameter, raw: str) -> str:
+    """A store-time filter value (`MM/DD/YYYY HH:MM:SS`, checked against the parameter's schema too)
+    as the database keeps times."""
+    try:
+        schema = param.schema
+        if schema is not None and schema.check(raw, param.name) is not None:
+            raise ValueError
+        if not date_pattern().match(raw):
+            raise ValueError
+        # isoformat, not strftime: the year must keep four digits (0999) to compare as text
+        return datetime.strptime(raw, _STORE_TIME).isoformat(sep=" ")
+    except ValueError:
+        raise ApiError(400, f"{param.name} must be a valid date MM/DD/YYYY HH:MM:SS", raw[:50]) from None
+
 
 # --- routes from the spec ------------------------------------------------------------------------
-@cache
-def _spec() -> dict[str, Any]:
-    spec: dict[str, Any] = yaml.safe_load(spec_text())
-    return spec
-
-
-def server_base_path() -> str:
-    """The path part of the spec's first server URL ("" when the servers carry none)."""
-    servers = _spec().get("servers") or [{"url": "/"}]
-    return urlsplit(str(servers[0]["url"])).path.rstrip("/")
-
-
 def api_routes() -> dict[str, dict[str, str]]:
     """The spec's paths, with the server's base path, and their operations: {path: {METHOD: operationId}}."""
-    methods = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-    base = server_base_path()
-    return {
-        base + path: {m.upper(): str(op["operationId"]) for m, op in item.items() if m in methods}
-        for path, item in _spec()["paths"].items()
-    }
+    routes: dict[str, dict[str, str]] = {}
+    for op in operations():
+        routes.setdefault(op.label.split(" ", 2)[1], {})[op.method] = op.operation_id
+    return routes
 
 
 def api_base_path() -> str:
@@ -441,12 +689,13 @@ def api_base_path() -> str:
     return "/" + "/".join(common) if common else ""
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 async def _openapi(request: Request) -> Response:
     return Response(spec_text(), media_type="application/yaml")
+
+
+def _route_order(route: str) -> list[tuple[int, str]]:
+    """Literal segments before templated ones, so that `/Customers/Special` wins over `/Customers/{id}`."""
+    return [(1 if "{" in segment else 0, segment) for segment in route.split("/")]
 
 
 # The header that marks the mock's own 404 for a path the spec does not have.
@@ -514,17 +763,26 @@ def create_app(settings: Settings, db: Database) -> Starlette:
     async def _server_error(request: Request, exc: Exception) -> Response:
         return api.error(500, "Internal server error")
 
-    def _route(path: str, **handlers: Callable[[Request, str], Awaitable[Response]]) -> Route:
+    def _route(path: str, guarded: dict[str, Callable[[Request], Awaitable[Response]]]) -> Route:
         # One route per path, so that a wrong method is answered 405 with the full Allow header.
-        guarded = {method: api.endpoint(handler) for method, handler in handlers.items()}
-
         async def dispatch(request: Request) -> Response:
-            return await guarded["GET" if request.method == "HEAD" else request.method](request)
+            method = request.method
+            if method == "HEAD" and method not in guarded:
+                method = "GET"
+            return await guarded[method](request)
 
-        return Route(path, dispatch, methods=list(handlers))
+        return Route(path, dispatch, methods=list(guarded))
+
+    def _bind(
+        handler: Callable[[Request, str, Operation], Awaitable[Response]], op: Operation
+    ) -> Callable[[Request, str], Awaitable[Response]]:
+        async def bound(request: Request, store: str) -> Response:
+            return await handler(request, store, op)
+
+        return bound
 
     # The spec's operations, by operationId; the paths (and the server's base path) come from the spec.
-    handlers: dict[str, Callable[[Request, str], Awaitable[Response]]] = {
+    handlers: dict[str, Callable[[Request, str, Operation], Awaitable[Response]]] = {
         "listCustomers": api.list_customers,
         "createCustomer": api.create_customer,
         "updateCustomers": api.update_customers,
@@ -533,14 +791,24 @@ def create_app(settings: Settings, db: Database) -> Starlette:
         "deleteCustomer": api.delete_customer,
         "listCustomerGroupCustomers": api.list_group,
     }
-    routes = []
-    for path, operations in api_routes().items():
-        unknown = sorted(set(operations.values()) - set(handlers))
-        if unknown:
-            raise ValueError(f"the spec's operations {unknown} at {path} have no handler in the mock")
-        routes.append(_route(path, **{method: handlers[op] for method, op in operations.items()}))
+    assert set(handlers) == set(STATEFUL_OPERATIONS)
+    by_route: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    from_spec: list[str] = []
+    for op in operations():
+        known = handlers.get(op.operation_id)
+        if known is not None:
+            handler = _bind(known, op)
+        else:
+            handler = api.from_spec(op)
+            from_spec.append(op.label)
+        by_route.setdefault(op.route, {})[op.method] = api.endpoint(
+            handler, secured=op.secured or known is not None
+        )
+    routes = [_route(path, by_route[path]) for path in sorted(by_route, key=_route_order)]
     routes.append(Route("/openapi.yaml", _openapi, methods=["GET"]))
     app = MockApp(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.clock = settings.clock
     app.state.api = api
+    # Reported once at start-up: the operations answered from the spec's examples, statelessly.
+    app.state.from_spec = from_spec
     return app

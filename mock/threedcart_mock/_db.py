@@ -19,34 +19,28 @@ from typing import Any, Literal
 
 from ._clock import DB_TIME, STORE_TZ, StoreClock
 
-__all__ = ["DB_TIME", "FILTER_COLUMNS", "ORDERS", "STORE_TZ", "Database", "Query", "shuffle_key"]
-
-# Query parameter -> (column, Customer field it mirrors).
-FILTER_COLUMNS: dict[str, tuple[str, str]] = {
-    "email": ("email", "Email"),
-    "firstname": ("first_name", "BillingFirstName"),
-    "lastname": ("last_name", "BillingLastName"),
-    "country": ("country", "BillingCountry"),
-    "state": ("state", "BillingState"),
-    "city": ("city", "BillingCity"),
-    "phone": ("phone", "BillingPhoneNumber"),
-}
+__all__ = [
+    "DB_TIME",
+    "ORDERS",
+    "STORE_TZ",
+    "Database",
+    "Query",
+    "filter_column",
+    "filtered_fields",
+    "json_path",
+    "shuffle_key",
+]
 
 Order = Literal["id", "shuffled"]
 ORDERS: tuple[Order, ...] = ("id", "shuffled")
 
+# The list filters' columns are not here: they are generated columns (`filter_column`), one per
+# Customer field that a filter of the spec compares, computed by SQLite from `data` and indexed.
 _TABLE = """
 CREATE TABLE IF NOT EXISTS customers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     store TEXT NOT NULL,
     group_id INTEGER,
-    email TEXT COLLATE NOCASE,
-    first_name TEXT COLLATE NOCASE,
-    last_name TEXT COLLATE NOCASE,
-    country TEXT COLLATE NOCASE,
-    state TEXT COLLATE NOCASE,
-    city TEXT COLLATE NOCASE,
-    phone TEXT COLLATE NOCASE,
     updated TEXT NOT NULL,
     data TEXT NOT NULL,
     shuffle_key INTEGER NOT NULL DEFAULT 0
@@ -55,7 +49,6 @@ CREATE TABLE IF NOT EXISTS customers (
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS customers_store ON customers (store, id);
 CREATE INDEX IF NOT EXISTS customers_group ON customers (store, group_id, id);
-CREATE INDEX IF NOT EXISTS customers_email ON customers (store, email);
 CREATE INDEX IF NOT EXISTS customers_updated ON customers (store, updated);
 """
 _SHUFFLED_INDEXES = """
@@ -63,6 +56,8 @@ CREATE INDEX IF NOT EXISTS customers_store_shuffled ON customers (store, shuffle
 CREATE INDEX IF NOT EXISTS customers_group_shuffled ON customers (store, group_id, shuffle_key);
 """
 _SHUFFLE_SQL = "(id * 2654435761) % 4294967296"
+_FILTER_PREFIX = "f_"  # of the generated columns
+_FILTER_INDEX_PREFIX = "customers_f_"  # of their indexes
 
 
 def shuffle_key(customer_id: int) -> int:
@@ -75,14 +70,49 @@ def shuffle_key(customer_id: int) -> int:
     return (customer_id * 2654435761) % 4294967296
 
 
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def filter_column(field: str) -> str:
+    """The generated column (a quoted SQL identifier) that mirrors a Customer field for the filters.
+
+    Its collation is NOCASE: `=` on it is the filters' exact, case-insensitive match.
+    """
+    return _quote(_FILTER_PREFIX + field)
+
+
+def json_path(field: str) -> str:
+    """SQLite's JSON path of a top-level key (a filtered field's name never holds a double quote)."""
+    return '$."' + field + '"'
+
+
+def filtered_fields() -> tuple[str, ...]:
+    """The Customer fields the spec's list filters compare, with a column each (arrays have none:
+    they are searched with json_each)."""
+    from ._operations import LAST_UPDATE, customer_filters  # the spec, read once
+    from ._schema import customer_fields
+
+    fields = customer_fields()
+    names = {
+        f.field
+        for found in customer_filters().values()
+        for f in found
+        if f.field != LAST_UPDATE and fields[f.field].kind is not list
+    }
+    return tuple(sorted(names))
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     """The filters of a list request, normalised."""
 
     group_id: int | None = None
-    equals: tuple[tuple[str, str], ...] = ()  # (column, value), case-insensitive equality
+    equals: tuple[tuple[str, Any], ...] = ()  # (filter column, value): exact, case-insensitive for text
     updated_from: str | None = None  # DB_TIME, inclusive
     updated_to: str | None = None  # DB_TIME, inclusive
+    bounds: tuple[tuple[str, str, Any], ...] = ()  # (filter column, ">=" or "<=", value)
+    contains: tuple[tuple[str, Any], ...] = ()  # (field, value): an item of the array field equals value
 
     def where(self, store: str) -> tuple[str, list[Any]]:
         clauses = ["store = ?"]
@@ -99,6 +129,15 @@ class Query:
         if self.updated_to is not None:
             clauses.append("updated <= ?")
             args.append(self.updated_to)
+        for column, op, value in self.bounds:
+            clauses.append(f"{column} {'>=' if op == '>=' else '<='} ?")
+            args.append(value)
+        for field, value in self.contains:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(customers.data, ?) AS item"
+                " WHERE item.value = ? COLLATE NOCASE)"
+            )
+            args += [json_path(field), value]
         return " AND ".join(clauses), args
 
 
@@ -106,12 +145,9 @@ class Query:
 EVERYONE = Query()
 
 
-def _columns(record: dict[str, Any]) -> tuple[Any, ...]:
+def _group(record: dict[str, Any]) -> int | None:
     group = record.get("CustomerGroupID")
-    return (
-        group if isinstance(group, int) else None,
-        *(record.get(field) for _, field in FILTER_COLUMNS.values()),
-    )
+    return group if isinstance(group, int) and not isinstance(group, bool) else None
 
 
 def _dumps(record: dict[str, Any]) -> str:
@@ -165,7 +201,12 @@ class Database:
     _CURSOR_CACHE_SIZE = 4096  # per store
 
     def __init__(
-        self, path: str = ":memory:", *, order: Order = "id", clock: StoreClock | None = None
+        self,
+        path: str = ":memory:",
+        *,
+        order: Order = "id",
+        clock: StoreClock | None = None,
+        filter_fields: Iterable[str] | None = None,
     ) -> None:
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
@@ -178,6 +219,7 @@ class Database:
         self._conn.executescript(_TABLE)
         self._add_shuffle_keys()
         self._conn.executescript(_INDEXES)
+        self._add_filter_columns(filtered_fields() if filter_fields is None else tuple(filter_fields))
         if order == "shuffled":
             self._conn.executescript(_SHUFFLED_INDEXES)
         self._sort_column = "id" if order == "id" else "shuffle_key"
@@ -200,6 +242,33 @@ class Database:
             with self._transaction():
                 self._conn.execute("ALTER TABLE customers ADD COLUMN shuffle_key INTEGER NOT NULL DEFAULT 0")
                 self._conn.execute(f"UPDATE customers SET shuffle_key = {_SHUFFLE_SQL}")
+
+    def _add_filter_columns(self, fields: tuple[str, ...]) -> None:
+        """A generated column and an index for each filtered field; drop the indexes of fields no
+        filter compares any more (their columns stay: virtual, they cost nothing)."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_xinfo(customers)")}
+        wanted = {_FILTER_INDEX_PREFIX + field for field in fields}
+        indexes = {
+            str(row[0])
+            for row in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers'"
+            )
+        }
+        with self._transaction():
+            for field in fields:
+                column = filter_column(field)
+                if _FILTER_PREFIX + field not in columns:
+                    path = json_path(field).replace("'", "''")
+                    self._conn.execute(
+                        f"ALTER TABLE customers ADD COLUMN {column} COLLATE NOCASE"
+                        f" GENERATED ALWAYS AS (json_extract(data, '{path}')) VIRTUAL"
+                    )
+                if _FILTER_INDEX_PREFIX + field not in indexes:
+                    index = _quote(_FILTER_INDEX_PREFIX + field)
+                    self._conn.execute(f"CREATE INDEX {index} ON customers (store, {column})")
+            for index in indexes:
+                if index.startswith(_FILTER_INDEX_PREFIX) and index not in wanted:
+                    self._conn.execute(f"DROP INDEX {_quote(index)}")
 
     def sort_key(self, customer_id: int) -> int:
         """Where a record sorts in this database's order."""
@@ -279,9 +348,9 @@ class Database:
         record = {"CustomerID": customer_id, **{k: v for k, v in record.items() if k != "CustomerID"}}
         self._changed(store, customer_id, update=False)
         self._conn.execute(
-            "INSERT INTO customers (id, store, group_id, email, first_name, last_name, country, state,"
-            " city, phone, updated, data, shuffle_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (customer_id, store, *_columns(record), updated, _dumps(record), shuffle_key(customer_id)),
+            "INSERT INTO customers (id, store, group_id, updated, data, shuffle_key)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (customer_id, store, _group(record), updated, _dumps(record), shuffle_key(customer_id)),
         )
         return customer_id
 
@@ -303,9 +372,8 @@ class Database:
         record.update({k: v for k, v in changes.items() if k != "CustomerID"})
         self._changed(store, customer_id, update=True)
         self._conn.execute(
-            "UPDATE customers SET group_id = ?, email = ?, first_name = ?, last_name = ?, country = ?,"
-            " state = ?, city = ?, phone = ?, updated = ?, data = ? WHERE id = ?",
-            (*_columns(record), updated, _dumps(record), customer_id),
+            "UPDATE customers SET group_id = ?, updated = ?, data = ? WHERE id = ?",
+            (_group(record), updated, _dumps(record), customer_id),
         )
         return True
 

@@ -1,7 +1,15 @@
-"""The Customer schema as the mock enforces it, read from the OpenAPI document itself.
+"""The OpenAPI document as the mock reads it: schemas, validation against them, examples built from them.
 
-The spec is the single source of truth: field names, JSON types, nullability and maximum
-lengths come from `components.schemas.Customer`, so the mock can never drift from it.
+The spec is the single source of truth: the Customer fields (names, JSON shapes, nullability,
+bounds) come from `components.schemas.Customer`, request bodies and parameters are validated
+against the schemas the spec gives them, so the mock can never drift from it.
+
+Validation is openapi-schema-validator's `OAS30Validator` (jsonschema with OpenAPI 3.0's
+`nullable`, `format: int32/int64` and friends), with two changes: an `integer` is a JSON number
+without a fraction (`1.0` is not one, as in JSON Schema draft 4 that OpenAPI 3.0 builds on),
+and every format jsonschema knows (`date-time`, `email`, `uuid`, ...) is checked besides
+OpenAPI's own. Its errors become one-line messages that name the field, e.g.
+"BillingZipCode is longer than 20 characters" or "item 3: CustomerID is required".
 
 In the repository the mock reads `openapi/customers.yaml`. An installed wheel carries a copy of
 that file, made at build time (mock/setup.py), as `threedcart_mock/customers.yaml`.
@@ -9,18 +17,35 @@ that file, made at build time (mock/setup.py), as `threedcart_mock/customers.yam
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import quote
 
 import yaml
+from jsonschema import FormatChecker  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+from jsonschema.validators import extend  # type: ignore[import-untyped]
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
 
 REPOSITORY_SPEC = Path(__file__).resolve().parent.parent.parent / "openapi" / "customers.yaml"
 PACKAGED_SPEC = Path(__file__).resolve().parent / "customers.yaml"
 _SPEC_CANDIDATES = (REPOSITORY_SPEC, PACKAGED_SPEC)
+# The URI the spec document has in the validators' registry: "#/components/..." resolves in it.
+SPEC_URI = "urn:threedcart-mock:spec"
+# How many problems one error message lists.
+MAX_PROBLEMS = 10
+
+
+class SpecError(ValueError):
+    """The spec asks for something the mock cannot do (a filter on a field it does not have, ...)."""
 
 
 def spec_path() -> Path:
@@ -42,67 +67,363 @@ def spec_text() -> bytes:
     return spec_path().read_bytes()
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    name: str
-    kind: type  # str, int, float or bool
-    nullable: bool
-    max_length: int | None
-    minimum: float | None = None
+@cache
+def spec() -> dict[str, Any]:
+    """The parsed document (shared: never modify it)."""
+    document = yaml.safe_load(spec_text())
+    if not isinstance(document, dict):
+        raise SpecError(f"{spec_path()} is not an OpenAPI document")
+    return document
 
 
-_KINDS: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+# --- JSON pointers and $ref --------------------------------------------------------------
+def pointer(*parts: str | int) -> str:
+    """The JSON pointer fragment ("#/a/b") of these keys."""
+    return "#" + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def child(base: str, *parts: str | int) -> str:
+    return base + pointer(*parts)[1:]
+
+
+def lookup(at: str) -> Any:
+    """The node at a local pointer ("#/components/schemas/Customer")."""
+    if not at.startswith("#"):
+        raise SpecError(f"only references inside the document are supported, not {at!r}")
+    node: Any = spec()
+    for raw in at[1:].split("/")[1:]:
+        key = raw.replace("~1", "/").replace("~0", "~")
+        try:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise SpecError(f"{at} points to nothing in the spec") from None
+    return node
+
+
+def resolve(node: Any, at: str) -> tuple[Any, str]:
+    """Follow `$ref`s from `node` (found at pointer `at`): the target and its pointer."""
+    seen = set()
+    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+        at = str(node["$ref"])
+        if at in seen:
+            raise SpecError(f"{at} refers to itself")
+        seen.add(at)
+        node = lookup(at)
+    return node, at
+
+
+# --- validation ---------------------------------------------------------------------------
+def _is_integer(checker: object, instance: object) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker()  # every format jsonschema can check with what is installed
+    for name, (check, raises) in oas30_format_checker.checkers.items():
+        checker.checks(name, raises)(check)  # OpenAPI's own: int32, int64, float, double, byte, ...
+    return checker
+
+
+_Validator: Any = extend(
+    OAS30Validator, type_checker=OAS30Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+)
+_FORMATS = _format_checker()
+_JSON_TYPES = {"object": "a JSON object", "array": "a JSON array"}
 
 
 @cache
-def _schemas() -> dict[str, Any]:
-    spec: dict[str, Any] = yaml.safe_load(spec_text())
-    return dict(spec["components"]["schemas"])
+def _registry() -> Registry[Any]:
+    registry: Registry[Any] = Registry().with_resource(SPEC_URI, DRAFT4.create_resource(spec()))
+    return registry
+
+
+class Schema:
+    """The schema at one pointer of the spec, compiled for validation."""
+
+    def __init__(self, at: str) -> None:
+        self.at = at
+        self.node, _ = resolve(lookup(at), at)
+        ref = SPEC_URI + quote(at, safe="#/~:@!$&'()*+,;=")
+        self._validator = _Validator({"$ref": ref}, registry=_registry(), format_checker=_FORMATS)
+
+    def problems(self, instance: Any, name: str = "", *, items: str = "") -> list[str]:
+        """What is wrong with `instance`, one message per problem, each naming where.
+
+        `name` names the instance itself (a parameter's name; "" for a request body, whose
+        properties are named by their own names); `items`, when given, names the items of a
+        top-level array ("item" gives "item 3: CustomerID is required").
+        """
+        messages: dict[str, None] = {}
+        for error in self._validator.iter_errors(instance):
+            for message in _messages(error, name, items):
+                messages[message] = None
+        return list(messages)
+
+    def check(self, instance: Any, name: str = "", *, items: str = "") -> str | None:
+        """`problems` as one message, or None when the instance is valid."""
+        found = self.problems(instance, name, items=items)
+        if not found:
+            return None
+        more = len(found) - MAX_PROBLEMS
+        return "; ".join(found[:MAX_PROBLEMS]) + (f" (and {more} more)" if more > 0 else "")
+
+
+@cache
+def schema_at(at: str) -> Schema:
+    return Schema(at)
+
+
+def _where(path: Sequence[str | int], name: str, items: str) -> str:
+    parts = list(path)
+    head = name
+    if items and parts and isinstance(parts[0], int) and not name:
+        head = f"{items} {parts.pop(0)}"
+        if parts:
+            head += ": "
+    text = head
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text and not text.endswith(": "):
+            text += "." + part
+        else:
+            text += part
+    return text
+
+
+def _messages(error: ValidationError, name: str, items: str) -> Iterable[str]:
+    keyword, expected, schema = error.validator, error.validator_value, error.schema
+    where = _where(list(error.absolute_path), name, items) or "the request body"
+    schema = schema if isinstance(schema, Mapping) else {}
+    if keyword == "required":
+        missing = [str(p) for p in cast(list[Any], expected) if p not in error.instance]
+        names = [_where([*error.absolute_path, p], name, items) for p in missing]
+        if names:
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            yield f"{listed} {'is' if len(names) == 1 else 'are'} required"
+        return
+    if keyword == "type":
+        if error.instance is None:
+            yield f"{where} must not be null"
+        else:
+            wanted = str(expected)
+            yield (
+                f"{where} must be {_JSON_TYPES[wanted]}"
+                if wanted in _JSON_TYPES
+                else (f"{where} must be of type {wanted}")
+            )
+        return
+    yield where + " " + _phrase(str(keyword), expected, schema, error)
+
+
+def _phrase(keyword: str, expected: Any, schema: Mapping[str, Any], error: ValidationError) -> str:
+    if keyword == "format":
+        bits = {"int32": "a 32-bit integer", "int64": "a 64-bit integer"}
+        return f"must be {bits.get(str(expected), f'a valid {expected}')}"
+    if keyword == "maxLength":
+        return f"is longer than {expected} characters"
+    if keyword == "minLength":
+        return f"is shorter than {expected} characters"
+    if keyword == "pattern":
+        return f"does not match the pattern {expected}"
+    if keyword in ("minimum", "maximum"):
+        exclusive = schema.get("exclusiveMinimum" if keyword == "minimum" else "exclusiveMaximum")
+        if keyword == "minimum":
+            return f"must be greater than {expected}" if exclusive else f"must be at least {expected}"
+        return f"must be less than {expected}" if exclusive else f"must be at most {expected}"
+    if keyword == "multipleOf":
+        return f"must be a multiple of {expected}"
+    if keyword == "enum":
+        return "must be one of " + ", ".join(json.dumps(v) for v in cast(list[Any], expected))
+    if keyword in ("minItems", "maxItems"):
+        low, high = schema.get("minItems"), schema.get("maxItems")
+        if low is not None and high is not None:
+            return f"must be a JSON array of {low} to {high} items"
+        return f"must have at {'least' if keyword == 'minItems' else 'most'} {expected} items"
+    if keyword == "uniqueItems":
+        return "must not contain the same item twice"
+    if keyword in ("minProperties", "maxProperties"):
+        return f"must have at {'least' if keyword == 'minProperties' else 'most'} {expected} properties"
+    if keyword == "additionalProperties":
+        known = set(schema.get("properties", {}))
+        extra = sorted(str(k) for k in error.instance if k not in known)
+        return "has properties the spec does not allow: " + ", ".join(extra[:10])
+    if keyword in ("oneOf", "anyOf"):
+        if keyword == "oneOf" and "is valid under each of" in str(error.message):
+            return "matches more than one of the shapes the spec allows"
+        return "matches none of the shapes the spec allows"
+    if keyword == "not":
+        return "has a shape the spec does not allow"
+    return str(error.message)[:200]
+
+
+def unicode_problem(value: Any, name: str) -> str | None:
+    """JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 database can store."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{name} is not valid Unicode (it contains a lone surrogate)"
+    return None
+
+
+# --- the Customer object --------------------------------------------------------------------
+_KINDS: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: type  # str, int, float, bool, list or dict; object when the spec gives no type
+    nullable: bool
+    max_length: int | None
+    minimum: float | None = None
+    schema: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    at: str = ""  # the pointer of its schema
+    read_only: bool = False
+    format: str | None = None
+
+
+CUSTOMER = pointer("components", "schemas", "Customer")
+
+
+def object_properties(node: Any, at: str, depth: int = 0) -> dict[str, tuple[Mapping[str, Any], str]]:
+    """The properties of an object schema (with those of its `allOf` members): name -> (schema, pointer)."""
+    node, at = resolve(node, at)
+    found: dict[str, tuple[Mapping[str, Any], str]] = {}
+    if not isinstance(node, Mapping) or depth > 20:
+        return found
+    for index, member in enumerate(node.get("allOf") or ()):
+        found.update(object_properties(member, child(at, "allOf", index), depth + 1))
+    for name, prop in (node.get("properties") or {}).items():
+        found[str(name)] = resolve(prop, child(at, "properties", name))
+    return found
+
+
+def schema_type(node: Mapping[str, Any]) -> str | None:
+    """The JSON type a (resolved) schema asks for, looking into its `allOf` members."""
+    if isinstance(node.get("type"), str):
+        return str(node["type"])
+    for member in node.get("allOf") or ():
+        found = schema_type(resolve(member, "")[0]) if isinstance(member, Mapping) else None
+        if found:
+            return found
+    return "object" if "properties" in node else None
+
+
+@cache
+def customer_fields() -> dict[str, Field]:
+    fields = {}
+    for name, (node, at) in object_properties(lookup(CUSTOMER), CUSTOMER).items():
+        kind = _KINDS.get(schema_type(node) or "", object)
+        fields[name] = Field(
+            name,
+            kind,
+            bool(node.get("nullable")),
+            node.get("maxLength"),
+            node.get("minimum"),
+            node,
+            at,
+            bool(node.get("readOnly")),
+            node.get("format"),
+        )
+    return fields
 
 
 @cache
 def date_pattern() -> re.Pattern[str]:
     """The pattern of the `lastupdatestart`/`lastupdateend` filters."""
-    return re.compile(_schemas()["StoreDateTime"]["pattern"])
+    return re.compile(lookup(pointer("components", "schemas", "StoreDateTime"))["pattern"])
 
 
-@cache
-def customer_fields() -> dict[str, Field]:
-    props: dict[str, Any] = _schemas()["Customer"]["properties"]
-    return {
-        name: Field(name, _KINDS[p["type"]], bool(p.get("nullable")), p.get("maxLength"), p.get("minimum"))
-        for name, p in props.items()
-    }
+def default_value(f: Field) -> Any:
+    """What a new record holds in `f` before the fields sent are applied.
+
+    The schema's `default`; else the type's zero ("", 0, 0.0, false, [], {}) when the schema
+    accepts it; else null when the field is nullable; else an example built from the schema.
+    """
+    if "default" in f.schema:
+        return f.schema["default"]
+    zero: dict[type, Any] = {str: "", int: 0, float: 0.0, bool: False, list: [], dict: {}}
+    if f.kind in zero and schema_at(f.at).check(zero[f.kind]) is None:
+        return zero[f.kind]
+    if f.nullable:
+        return None
+    return example(f.schema, f.at)
 
 
-def type_error(field: Field, value: object) -> str | None:
-    """Why `value` is not acceptable for `field`, or None when it is."""
-    if value is None:
-        return None if field.nullable else f"{field.name} must not be null"
-    kind = field.kind
-    if kind is bool:
-        ok = isinstance(value, bool)
-    elif kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
-        if not ok and isinstance(value, int) and not isinstance(value, bool):
-            return f"{field.name} must be a 32-bit integer"
-    elif kind is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        return f"{field.name} must be of type {_type_name(kind)}"
-    if field.minimum is not None and isinstance(value, int | float) and value < field.minimum:
-        return f"{field.name} must be at least {field.minimum}"
-    if field.max_length is not None and isinstance(value, str) and len(value) > field.max_length:
-        return f"{field.name} is longer than {field.max_length} characters"
-    if isinstance(value, str) and not value.isascii():
-        try:
-            value.encode("utf-8")  # JSON's "\ud800" escapes decode to lone surrogates
-        except UnicodeEncodeError:
-            return f"{field.name} is not valid Unicode (it contains a lone surrogate)"
+# --- examples -------------------------------------------------------------------------------
+_FORMAT_EXAMPLES = {
+    "date-time": "2026-01-01T00:00:00Z",
+    "date": "2026-01-01",
+    "time": "00:00:00Z",
+    "email": "user@example.com",
+    "idn-email": "user@example.com",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "uri": "https://example.com/",
+    "url": "https://example.com/",
+    "hostname": "example.com",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "byte": "",
+    "password": "",
+}
+
+
+def example(node: Any, at: str = "", depth: int = 0) -> Any:
+    """An example of a schema: its own `example`, `default` or first `enum` value, else one built
+    from its type (every property of an object, `minItems` items (at least one) of an array, the
+    lower bound of a number, a string of the format's shape). Recursion stops at depth 8 (null)."""
+    node, at = resolve(node, at)
+    if not isinstance(node, Mapping) or depth > 8:
+        return None
+    for key in ("example", "default"):
+        if key in node:
+            return node[key]
+    if node.get("enum"):
+        return node["enum"][0]
+    if node.get("allOf"):
+        merged: dict[str, Any] = {}
+        for index, member in enumerate(node["allOf"]):
+            part = example(member, child(at, "allOf", index), depth + 1)
+            if isinstance(part, dict):
+                merged.update(part)
+        return merged
+    for key in ("oneOf", "anyOf"):
+        if node.get(key):
+            return example(node[key][0], child(at, key, 0), depth + 1)
+    kind = schema_type(node)
+    if kind == "object":
+        return {
+            name: example(prop, prop_at, depth + 1)
+            for name, (prop, prop_at) in object_properties(node, at).items()
+            if not prop.get("writeOnly")
+        }
+    if kind == "array":
+        if node.get("maxItems") == 0:
+            return []
+        item = example(node.get("items", {}), child(at, "items"), depth + 1)
+        return [item] * max(1, int(node.get("minItems") or 1))
+    if kind in ("integer", "number"):
+        low, high = node.get("minimum"), node.get("maximum")
+        value: float = 0
+        if low is not None and (value < low or (value == low and node.get("exclusiveMinimum"))):
+            value = low + (1 if node.get("exclusiveMinimum") else 0)
+        elif high is not None and (value > high or (value == high and node.get("exclusiveMaximum"))):
+            value = high - (1 if node.get("exclusiveMaximum") else 0)
+        return int(value) if kind == "integer" else value
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        text = _FORMAT_EXAMPLES.get(str(node.get("format")), "string")
+        low, high = int(node.get("minLength") or 0), node.get("maxLength")
+        if len(text) < low:
+            text += "x" * (low - len(text))
+        return text[: int(high)] if high is not None else text
     return None
-
-
-def _type_name(kind: type) -> str:
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}[kind]
