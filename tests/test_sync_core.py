@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
-from threedcart._sync import SyncCore, local_range, parse_watermark, plan_window
+from threedcart._sync import SyncCore, _span, http_date, local_range, parse_watermark, plan_window
 
 EASTERN = ZoneInfo("America/New_York")
 FALL_BACK = datetime(2026, 11, 1, 6, 0, 0, tzinfo=UTC)  # 02:00 EDT becomes 01:00 EST
@@ -217,3 +218,332 @@ def test_the_night_simulation_catches_a_naive_window() -> None:
         return (None if since is None else to_local(since)), to_local(until)
 
     assert simulate_night(naive_range), "the simulation did not exercise the repeated hour"
+
+
+# --- clock sanity: this machine's clock referees the store's --------------------------------
+def machine(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
+
+
+def test_a_store_date_beyond_the_tolerance_refuses_the_run_and_reads_nothing() -> None:
+    here = datetime(2026, 12, 4, 23, 0, 0, 250_000, tzinfo=UTC)
+    core = SyncCore(utc(7), tz=EASTERN, clock=machine(here), max_clock_skew=300)
+    assert core.begin("Thu, 01 Jan 2099 00:00:00 GMT") is None
+    assert core.complete is False and core.next_since is None and core.window is None
+    assert core.clock_source == "store" and core.clock_skew is not None and core.clock_skew.days == 26325
+    assert core.reason == (
+        "the store's clock (2099-01-01T00:00:00+00:00, its Date header) is 26,325 days ahead of this "
+        "machine's (2026-12-04T23:00:00+00:00), more than the 300 s max_clock_skew allows: one of the two "
+        "clocks is wrong, and a watermark from it could skip updates; nothing was read"
+    )
+    behind = SyncCore(None, tz=EASTERN, clock=machine(here), max_clock_skew=300)
+    assert behind.begin(here - timedelta(hours=3)) is None and behind.complete is False
+    assert "is 3.0 h behind this machine's" in behind.reason
+
+
+def test_the_tolerance_is_inclusive_and_checked_both_ways() -> None:
+    here = utc(12)
+    for skew, refused in [(300, False), (301, True), (-300, False), (-301, True), (0, False)]:
+        core = SyncCore(None, tz=EASTERN, clock=machine(here), max_clock_skew=300)
+        window = core.begin(here + timedelta(seconds=skew))
+        assert (window is None) is refused and core.complete is (False if refused else None), skew
+        assert core.clock_skew == timedelta(seconds=skew)
+
+
+def test_within_the_tolerance_the_earlier_clock_closes_the_window() -> None:
+    here = utc(12, 0, 0)
+    ahead = SyncCore(utc(11), tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=300)
+    window = ahead.begin(utc(12, 4, 0))  # the store 4 minutes fast: the watermark follows this machine
+    assert window is not None and window.until == utc(11, 59, 58) and ahead.clock_source == "store"
+    behind = SyncCore(utc(11), tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=300)
+    window = behind.begin(utc(11, 56, 0))  # the store 4 minutes slow: its own clock, as always
+    assert window is not None and window.until == utc(11, 55, 58)
+    trusting = SyncCore(utc(11), tz=EASTERN, lag=2, clock=machine(here))  # None: never compare
+    window = trusting.begin(utc(12, 4, 0))
+    assert window is not None and window.until == utc(12, 3, 58) and trusting.complete is None
+
+
+def test_a_store_clock_behind_the_watermark_rereads_from_the_earlier_instant(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    here = utc(
+        12,
+        0,
+        0,
+    )
+    watermark = utc(12, 1, 40)  # from a run whose clock was ahead
+    core = SyncCore(watermark, tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=300)
+    with caplog.at_level(logging.WARNING, logger="threedcart"):
+        window = core.begin(
+            utc(
+                11,
+                59,
+                59,
+            )
+        )
+    # from the store's clock less the lag and the tolerance, not from the watermark
+    assert window is not None and window.since == utc(11, 54, 57) and window.until == utc(11, 59, 57)
+    assert core.rewound_from == watermark
+    assert [r.getMessage() for r in caplog.records] == [
+        "the store's clock (2026-11-01T11:59:59+00:00) is 101 s behind the watermark "
+        "(2026-11-01T12:01:40+00:00): it went back, or the watermark came from a clock that was ahead, and "
+        "updates stamped since may carry earlier times; re-reading from 2026-11-01T11:54:57+00:00 (its "
+        "clock less max_clock_skew)"
+    ]
+    assert core.end_pass(0) is False and core.complete is True
+    assert core.next_since == utc(11, 59, 57)  # the watermark moves back with the clock
+
+
+def test_a_clock_further_behind_than_the_tolerance_rereads_everything(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    here = utc(12)
+    for tolerance in (300, None):
+        core = SyncCore(utc(15), tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=tolerance)
+        with caplog.at_level(logging.WARNING, logger="threedcart"):
+            window = core.begin(here)
+        assert window is not None and window.since is None and window.until == utc(11, 59, 58)
+        assert core.rewound_from == utc(15)
+        assert (
+            caplog.records[-1]
+            .getMessage()
+            .endswith(
+                "is 3.0 h behind the watermark (2026-11-01T15:00:00+00:00): it went back, or the watermark "
+                "came from a clock that was ahead, and updates stamped since may carry earlier times; "
+                "re-reading from the beginning (how far it went back cannot be bounded)"
+            )
+        )
+
+
+def test_a_watermark_within_the_lag_is_nothing_to_sync_yet_not_a_clock_that_went_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="threedcart"):
+        for store_now in (utc(8), utc(8, 0, 1)):
+            core = SyncCore(utc(8), tz=EASTERN, lag=2, clock=machine(store_now), max_clock_skew=300)
+            assert core.begin(store_now) is None and core.complete is True and core.next_since == utc(8)
+            assert core.rewound_from is None
+    assert caplog.records == []
+
+
+def test_without_a_readable_date_this_machines_clock_is_used_and_the_warning_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    here = utc(9, 0, 0)
+    for header, message in [
+        (None, "the store's answer had no Date header: "),
+        ("", "the store's answer had an unreadable Date header (''): "),
+        ("soon", "the store's answer had an unreadable Date header ('soon'): "),
+        ("Sun, 01 Mar 2026 12:00:00 -0000", "the store's answer had an unreadable Date header ("),
+        (
+            "\x1b[2J" + "x" * 100,
+            "the store's answer had an unreadable Date header ('\\x1b[2J" + "x" * 53 + "...'): ",
+        ),
+    ]:
+        caplog.clear()
+        core = SyncCore(utc(7), tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=300)
+        with caplog.at_level(logging.WARNING, logger="threedcart"):
+            window = core.begin(header)
+        assert window is not None and window.until == utc(8, 59, 58), header
+        assert core.clock_source == "client" and core.clock_skew is None
+        assert len(caplog.records) == 1 and caplog.records[0].getMessage().startswith(message), header
+        assert (
+            caplog.records[0]
+            .getMessage()
+            .endswith("the sync window closes on this machine's clock, which may differ from the store's")
+        )
+    core = SyncCore(utc(7), tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=300)
+    assert core.begin("Sun, 01 Nov 2026 08:59:00 GMT") is not None and core.clock_source == "store"
+    with pytest.raises(ValueError, match="store_time must be an aware datetime"):
+        core.begin(datetime(2026, 11, 1, 9))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("Sun, 01 Mar 2026 12:00:00 -0000", None),  # "-0000": no zone (RFC 5322)
+        ("Sun, 01 Mar 2026 12:00:00 GMT", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("Sun, 01 Mar 2026 07:00:00 -0500", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("Sun, 01 Mar 2026 25:00:00 GMT", None),
+        ("Sun, 01 Mar 99999 12:00:00 GMT", None),
+    ],
+)
+def test_http_dates(value: str | None, expected: datetime | None) -> None:
+    moment = http_date(value)
+    assert moment == expected
+    assert moment is None or moment.tzinfo is UTC
+
+
+def test_clock_spans_read_well() -> None:
+    assert [_span(timedelta(seconds=s)) for s in (0, 45, 119.5, 120, 750, 7199, 7200, 10800, 172800)] == [
+        "0 s",
+        "45 s",
+        "119.5 s",
+        "2.0 min",
+        "12.5 min",
+        "120.0 min",
+        "2.0 h",
+        "3.0 h",
+        "2 days",
+    ]
+    assert _span(timedelta(seconds=-45)) == "45 s"
+
+
+def test_the_tolerance_is_checked() -> None:
+    assert SyncCore(None, tz=EASTERN, max_clock_skew=math.inf).max_clock_skew is None
+    assert SyncCore(None, tz=EASTERN, max_clock_skew=1).max_clock_skew == 1.0
+    assert SyncCore(None, tz=EASTERN).max_clock_skew is None
+    for bad in (0.5, 0, -1, float("nan")):
+        with pytest.raises(ValueError) as info:
+            SyncCore(None, tz=EASTERN, max_clock_skew=bad)
+        assert str(info.value) == (
+            f"max_clock_skew must be at least 1 second (or None: trust the store's clock), not {bad}"
+        )
+
+
+# --- a store whose clock jumps, simulated ------------------------------------------------------
+Offset = Callable[[datetime], timedelta]
+
+
+def simulate_clock(offset: Offset, *, since: datetime | None = None, careful: bool = True) -> list[str]:
+    """Syncs every 7 minutes for 4.5 hours while 500 customers are updated every few seconds.
+
+    The store stamps each update with its own clock, `offset(t)` away from this machine's (t);
+    each run sees the store's `Date` at its instant. `careful` runs the core with the default
+    tolerance; otherwise a window on the store's clock alone, as before clocks were checked.
+    Returns the updates that a window closed over (by their stamps) but no run exported.
+    """
+    rng = random.Random(23)
+    stamps: dict[int, datetime] = {}  # id -> the store's instant of its last update
+    versions: dict[int, int] = dict.fromkeys(range(1, 501), 0)
+    history: list[tuple[datetime, int, int]] = []  # (stamp, id, version)
+    exported: dict[int, int] = {}
+    real = utc(12, 0)
+    next_sync = real + timedelta(minutes=7)
+    lost: set[str] = set()
+    skew: timedelta | None = None  # of the run that left `since`
+    while real < utc(16, 30):
+        real += timedelta(seconds=rng.randint(1, 9))
+        if real >= next_sync:
+            store_now = (real + offset(real)).replace(microsecond=0)
+            if careful:
+                core = SyncCore(
+                    since, tz=EASTERN, lag=2, clock=machine(real), max_clock_skew=300, last_clock_skew=skew
+                )
+                window = core.begin(store_now)
+            else:
+                core = SyncCore(since, tz=EASTERN, lag=2)
+                window = plan_window(since, store_now, 2, EASTERN)
+                core.window = window
+            if window is not None:
+                low, high = window.local_start, window.local_end
+                local = {i: s.astimezone(EASTERN).replace(tzinfo=None) for i, s in stamps.items()}
+                matching = [i for i, s in local.items() if (low is None or low <= s) and s <= high]
+                for customer_id in matching:
+                    if core.accept(customer_id):
+                        exported[customer_id] = versions[customer_id]
+                assert core.end_pass(len(matching)) is False
+                for stamp, customer_id, version in history:
+                    current = version == versions[customer_id]
+                    if current and stamp <= window.until and exported.get(customer_id, -1) < version:
+                        lost.add(f"#{customer_id} v{version} stamped {stamp:%H:%M:%S}Z")
+                since, skew = window.next_since, core.clock_skew
+            next_sync = real + timedelta(minutes=7)
+        customer_id = rng.randint(1, 500)
+        versions[customer_id] += 1
+        stamps[customer_id] = (real + offset(real)).replace(microsecond=0)
+        history.append((stamps[customer_id], customer_id, versions[customer_id]))
+    return sorted(lost)
+
+
+def between(start: datetime, end: datetime, by: timedelta) -> Offset:
+    return lambda t: by if start <= t < end else timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("case", "offset", "since"),
+    [
+        # 3 h fast for ten minutes, then set right: those runs are refused, later ones go on
+        ("fast, then corrected", between(utc(12, 30), utc(12, 40), timedelta(hours=3)), None),
+        # 4 minutes fast (within the tolerance) for a while: windows close on this machine's clock
+        ("a little fast, then corrected", between(utc(12, 30), utc(13, 33), timedelta(minutes=4)), None),
+        # a watermark left by a run whose clock was 3 h ahead (an older version, or no tolerance)
+        ("a watermark from the future", lambda t: timedelta(0), utc(15, 10)),
+        # a store clock that steps back 4 minutes and stays there: the next run sees the skew drop
+        ("steps back", lambda t: -timedelta(minutes=4) if t >= utc(12, 30) else timedelta(0), None),
+        ("steps back 3 h", lambda t: -timedelta(hours=3) if t >= utc(12, 30) else timedelta(0), None),
+    ],
+)
+def test_a_store_clock_that_jumps_loses_nothing(case: str, offset: Offset, since: datetime | None) -> None:
+    assert simulate_clock(offset, since=since) == [], case
+
+
+@pytest.mark.parametrize(
+    ("offset", "since"),
+    [
+        (between(utc(12, 30), utc(12, 40), timedelta(hours=3)), None),
+        (between(utc(12, 30), utc(13, 33), timedelta(minutes=4)), None),
+        (lambda t: timedelta(0), utc(15, 10)),
+        (lambda t: -timedelta(minutes=4) if t >= utc(12, 30) else timedelta(0), None),
+    ],
+)
+def test_the_clock_simulation_catches_a_window_on_the_store_clock_alone(
+    offset: Offset, since: datetime | None
+) -> None:
+    assert simulate_clock(offset, since=since, careful=False), "the simulation did not exercise the jump"
+
+
+def test_the_one_step_no_run_can_see_is_a_step_back_and_forth_between_two_runs() -> None:
+    # Documented in the README: the clock is 4 minutes slow for 3 minutes between two runs (7
+    # minutes apart) and set right again before the next one; what it stamped then may fall
+    # before the watermark, and neither clock reading shows it. A lag of 4 minutes would cover it.
+    offset = between(utc(12, 30), utc(12, 33), -timedelta(minutes=4))
+    assert simulate_clock(offset)
+
+
+def test_a_store_clock_that_stepped_back_since_the_last_run_rereads_the_step(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    here = utc(12, 7, 0)
+    watermark = utc(11, 59, 58)  # left at 12:00:00 by a run that found both clocks equal
+
+    def begin(last: timedelta | None, store: datetime | None, tolerance: float | None = 300) -> SyncCore:
+        core = SyncCore(
+            watermark, tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=tolerance, last_clock_skew=last
+        )
+        core.begin(store)
+        return core
+
+    with caplog.at_level(logging.INFO, logger="threedcart"):
+        core = begin(timedelta(0), here - timedelta(minutes=4))  # now 4 minutes slow
+        assert core.window is not None and core.window.since == utc(11, 56) and core.rewound_from == watermark
+        assert (caplog.records[-1].levelno, caplog.records[-1].getMessage()) == (
+            logging.WARNING,
+            "the store's clock stepped back 4.0 min against this machine's since the last run (from +0 s "
+            "to -240 s): updates stamped since may carry times before the watermark "
+            "(2026-11-01T11:59:58+00:00); re-reading from 2026-11-01T11:56:00+00:00",
+        )
+        caplog.clear()
+        jitter = begin(timedelta(seconds=-0.5), here - timedelta(seconds=3))  # noise: told quietly
+        assert jitter.window is not None and jitter.window.since == utc(11, 59, 57)
+        assert [r.levelno for r in caplog.records] == [logging.INFO]
+        caplog.clear()
+        # no step, or a fast clock set right (its watermark followed this machine's clock): nothing to do
+        for last, store in [
+            (timedelta(0), here),
+            (timedelta(minutes=4), here),
+            (None, here - timedelta(minutes=4)),
+            (timedelta(0), None),
+        ]:
+            core = begin(last, store)
+            assert core.window is not None and core.window.since == watermark and core.rewound_from is None
+        assert [r.getMessage() for r in caplog.records if r.levelno > logging.INFO] == [
+            "the store's answer had no Date header: the sync window closes on this machine's clock, "
+            "which may differ from the store's"
+        ]
+    # trusting the store's clock, a fast one left a watermark on its own time: the step is re-read
+    trusted = begin(timedelta(minutes=4), here, tolerance=None)
+    assert trusted.window is not None and trusted.window.since == utc(11, 56)

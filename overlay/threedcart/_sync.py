@@ -23,14 +23,32 @@ Three things make this exact:
   the records that reading found means records arrived late, and the window is read again,
   up to `max_passes` times. A run whose window keeps counting more says so, and its
   watermark must not move. (A safety net for writes later than the lag, not a proof.)
+
+The store's clock is trusted only as far as this machine's agrees with it:
+
+- **A sane clock.** The store's `Date` is compared with this machine's clock. A difference of
+  more than `max_clock_skew` seconds (say `Date: ... 2099`) refuses the run: nothing is read
+  and the watermark stays, because a watermark from a clock that far off skips updates (or
+  closes windows over seconds the store has not lived). Within the tolerance the window closes
+  at the earlier of the two clocks, so a watermark never runs ahead of this machine's clock and
+  a fast store clock that is later set right cannot hide the updates it then stamps.
+- **A clock that went back.** A store clock behind the watermark means it went back (or the
+  watermark came from a clock that was ahead): updates it stamps now carry times before the
+  watermark. The run then re-reads from the earlier instant, the store's clock less the
+  tolerance (every run checked the store within the tolerance of this machine, so the clock
+  cannot have gone back further), or from the beginning when it is further behind than
+  that; the watermark moves back with it. Nothing after the old watermark is skipped.
+- **An unreadable `Date`** (or none) falls back to this machine's clock, with a warning.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 
 from ._params import STORE_TIME_FORMAT, UPDATED_SINCE, UPDATED_UNTIL
 
@@ -41,6 +59,7 @@ _MAX_DST_SHIFT = timedelta(hours=2)  # no zone moves its clocks back by more tha
 DEFAULT_LAG = 2.0
 MIN_LAG = 1.0
 DEFAULT_MAX_PASSES = 3
+DEFAULT_MAX_CLOCK_SKEW = 300.0  # seconds the store's Date may differ from this machine's clock
 
 
 def _check_lag(lag: float) -> None:
@@ -50,8 +69,52 @@ def _check_lag(lag: float) -> None:
         raise ValueError(f"lag must be at least {MIN_LAG:g} second, not {lag}")
 
 
+def _check_skew(max_clock_skew: float | None) -> float | None:
+    # Below a second the whole-second Date header alone would refuse runs; inf means "never compare".
+    if max_clock_skew is None or max_clock_skew == math.inf:
+        return None
+    if not max_clock_skew >= MIN_LAG:
+        raise ValueError(
+            f"max_clock_skew must be at least {MIN_LAG:g} second (or None: trust the store's clock), "
+            f"not {max_clock_skew}"
+        )
+    return float(max_clock_skew)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP `Date` value as an aware UTC instant; None when absent or unreadable (a zone is required)."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def _span(delta: timedelta) -> str:
+    """A duration for people: `45 s`, `12.5 min`, `3.0 h`, `26,325 days`."""
+    seconds = abs(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def _shown(header: str) -> str:
+    """A header value for a log line: quoted with escapes, and short."""
+    return repr(header if len(header) <= 60 else header[:57] + "...")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _local(moment: datetime, tz: tzinfo) -> datetime:
@@ -171,6 +234,10 @@ class SyncCore:
     The driver calls `begin()` with the `Date` of the store's first answer, reads the window
     with the paging planner passing each record's id to `accept()`, counts the window again
     and hands the count to `end_pass()`, which says whether to read it once more.
+
+    `clock` is this machine's clock (aware; default: the system's); `max_clock_skew` the seconds
+    the store's may differ from it (None: trust the store's clock, never compare);
+    `last_clock_skew` the `clock_skew` of the run that left the watermark `since`, if known.
     """
 
     def __init__(
@@ -180,11 +247,15 @@ class SyncCore:
         tz: tzinfo,
         lag: float = DEFAULT_LAG,
         max_passes: int = DEFAULT_MAX_PASSES,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] | None = None,
+        max_clock_skew: float | None = None,
+        last_clock_skew: timedelta | None = None,
     ) -> None:
         if since is not None and since.tzinfo is None:
             raise ValueError("since must be an aware datetime (a watermark with its UTC offset)")
         _check_lag(lag)
+        self.max_clock_skew = _check_skew(max_clock_skew)
+        self.last_clock_skew = last_clock_skew
         since = None if since is None else since.astimezone(UTC)
         if max_passes < 1:
             raise ValueError(f"max_passes must be at least 1, not {max_passes}")
@@ -192,9 +263,13 @@ class SyncCore:
         self.tz = tz
         self.lag = lag
         self.max_passes = max_passes
-        self.clock = clock
+        self.clock = _utc_now if clock is None else clock
         self.window: SyncWindow | None = None
         self.clock_source = ""
+        self.clock_skew: timedelta | None = None
+        """The store's clock less this machine's, when the store sent a readable Date."""
+        self.rewound_from: datetime | None = None
+        """The watermark this run re-read before, because the store's clock was behind it."""
         self.passes = 0
         self.complete: bool | None = None
         self.reason = ""
@@ -209,21 +284,111 @@ class SyncCore:
         """Distinct records accepted so far."""
         return len(self._ids) + self._all_no_id
 
-    def begin(self, store_time: datetime | None) -> SyncWindow | None:
-        """Fix the window from the store's clock (the client's, with a warning, if the store sent none)."""
+    def begin(self, store_time: datetime | str | None) -> SyncWindow | None:
+        """Fix the window from the store's clock: its `Date` header as sent (a str; None when absent)
+        or already read (a datetime). None: nothing to read, because there is nothing to sync yet
+        (`complete` is True) or because the store's clock is not sane (`complete` is False, see `reason`).
+        """
+        client_now = self.clock().astimezone(UTC)
+        if isinstance(store_time, str):
+            header, store_time = store_time, http_date(store_time)
+        else:
+            header = None
+        tolerance = self.max_clock_skew
         if store_time is None:
             self.clock_source = "client"
-            store_time = self.clock()
-            log.warning(
-                "the store's answer had no Date header: the sync window closes on this machine's clock, "
-                "which may differ from the store's"
-            )
+            now = reading = client_now
+            if header is None:
+                log.warning(
+                    "the store's answer had no Date header: the sync window closes on this machine's clock, "
+                    "which may differ from the store's"
+                )
+            else:
+                log.warning(
+                    "the store's answer had an unreadable Date header (%s): the sync window closes on this "
+                    "machine's clock, which may differ from the store's",
+                    _shown(header),
+                )
+        elif store_time.tzinfo is None:
+            raise ValueError("store_time must be an aware datetime")
         else:
             self.clock_source = "store"
-        self.window = plan_window(self.since, store_time, self.lag, self.tz)
+            reading = store_time.astimezone(UTC)
+            skew = self.clock_skew = reading - client_now
+            if tolerance is not None and abs(skew) > timedelta(seconds=tolerance):
+                self.complete = False
+                direction = "ahead of" if skew > timedelta(0) else "behind"
+                self.reason = (
+                    f"the store's clock ({_stamp(reading)}, its Date header) is {_span(skew)} {direction} "
+                    f"this machine's ({_stamp(client_now)}), more than the {tolerance:g} s max_clock_skew "
+                    "allows: one of the two clocks is wrong, and a watermark from it could skip updates; "
+                    "nothing was read"
+                )
+                return None
+            # Within the tolerance, the earlier clock closes the window: never a second the store
+            # has not lived, and never a watermark ahead of this machine's clock.
+            now = reading if tolerance is None else min(reading, client_now)
+        since = self.since
+        if since is not None and reading < since:
+            since = self._rewind(since, reading, now)
+        elif since is not None:
+            since = self._step_back(since)
+        self.window = plan_window(since, now, self.lag, self.tz)
         if self.window is None:
             self.complete = True  # nothing to read; the watermark stays
         return self.window
+
+    def _rewind(self, since: datetime, reading: datetime, now: datetime) -> datetime | None:
+        """Where a run starts whose clock reads `reading`, before the watermark `since`."""
+        # The clock that stamps updates went back past the watermark (or the watermark came from a
+        # clock that was ahead): whatever it stamped since then carries times before the watermark.
+        tolerance = self.max_clock_skew
+        self.rewound_from = since
+        if tolerance is not None and since - reading <= timedelta(seconds=tolerance):
+            # Every run found the store within the tolerance of this machine's clock and took the
+            # earlier of the two: the store's clock cannot have gone back further than that.
+            earliest = (now - timedelta(seconds=self.lag + tolerance)).replace(microsecond=0)
+            start: datetime | None = earliest
+            where = f"from {_stamp(earliest)} (its clock less max_clock_skew)"
+        else:
+            start = None
+            where = "from the beginning (how far it went back cannot be bounded)"
+        log.warning(
+            "the %s clock (%s) is %s behind the watermark (%s): it went back, or the watermark came from a "
+            "clock that was ahead, and updates stamped since may carry earlier times; re-reading %s",
+            "store's" if self.clock_source == "store" else "this machine's",
+            _stamp(reading),
+            _span(since - reading),
+            _stamp(since),
+            where,
+        )
+        return start
+
+    def _step_back(self, since: datetime) -> datetime:
+        """Where a run starts whose store clock stepped back against this machine's since the last run."""
+        last, skew = self.last_clock_skew, self.clock_skew
+        if last is None or skew is None:
+            return since
+        # The last run read the store's clock at this machine's c1, with skew `last`, and left
+        # since <= min(c1 + last, c1) - lag (c1 + last - lag when trusting the store's clock). An
+        # update after it, stamped at this machine's t >= c1 with the skew now seen, carries
+        # t + skew >= since + lag + skew - min(last, 0) (or - last).
+        closed_by = last if self.max_clock_skew is None else min(last, timedelta(0))
+        start = (since + timedelta(seconds=self.lag) + skew - closed_by).replace(microsecond=0)
+        if start >= since:
+            return since
+        self.rewound_from = since
+        log.log(
+            logging.WARNING if since - start > 2 * SECOND else logging.INFO,
+            "the store's clock stepped back %s against this machine's since the last run (from %+g s to "
+            "%+g s): updates stamped since may carry times before the watermark (%s); re-reading from %s",
+            _span(last - skew),
+            last.total_seconds(),
+            skew.total_seconds(),
+            _stamp(since),
+            _stamp(start),
+        )
+        return start
 
     def accept(self, key: int | None) -> bool:
         """Whether a record read in this run is new to it (ids repeat across passes)."""
