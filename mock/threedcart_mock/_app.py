@@ -44,6 +44,7 @@ from ._operations import (
     server_base_path,
 )
 from ._schema import (
+    MISSING,
     Field,
     Schema,
     customer_fields,
@@ -175,7 +176,8 @@ def new_customer_defaults() -> dict[str, Any]:
     """What a new customer holds before the fields sent are applied: each field's default (see
     `_schema.default_value`), and an enabled account."""
     fields = customer_fields()
-    record = {f.name: default_value(f) for f in fields.values() if f.name != "CustomerID"}
+    defaults = {f.name: default_value(f) for f in fields.values() if f.name != "CustomerID"}
+    record = {name: value for name, value in defaults.items() if value is not MISSING}
     if "Enabled" in fields and fields["Enabled"].kind is bool and "default" not in fields["Enabled"].schema:
         record["Enabled"] = True
     return record
@@ -333,6 +335,7 @@ class MockApi:
         self._after_commit_rng = random.Random(f"after-commit-{settings.random_seed}")
         self._lists: dict[str, ListPlan] = {}
         self._bodies: dict[str, Schema | None] = {}
+        self._ids: dict[str, tuple[str, str, int, int]] = {}  # operationId -> its path id's name, bounds
 
     # --- the gate every API request passes ------------------------------------
     def _authenticate(self, request: Request) -> str:
@@ -419,17 +422,20 @@ class MockApi:
         return error_response(status, message, value, headers)
 
     # --- request parsing ----------------------------------------------------
-    @staticmethod
-    def _path_id(request: Request, op: Operation) -> int:
+    def _path_id(self, request: Request, op: Operation) -> int:
         """The operation's (one) integer path parameter, within its schema's bounds."""
-        param = next((p for p in op.parameters if p.location == "path"), None)
-        if param is None:
-            raise ApiError(400, f"{op.operation_id} has no path parameter in the spec")
-        raw = str(request.path_params.get(op.route_names.get(param.name, param.name), ""))
-        low, high, _ = _int_bounds(param.node)
-        low, high = max(low, 0), min(high, INT64_MAX)
+        found = self._ids.get(op.operation_id)
+        if found is None:
+            param = next((p for p in op.parameters if p.location == "path"), None)
+            if param is None:
+                raise ApiError(400, f"{op.operation_id} has no path parameter in the spec")
+            low, high, _ = _int_bounds(param.node)
+            route_name = op.route_names.get(param.name, param.name)
+            found = self._ids[op.operation_id] = (route_name, param.name, max(low, 0), high)
+        route_name, name, low, high = found
+        raw = str(request.path_params.get(route_name, ""))
         if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
-            raise ApiError(400, f"{param.name} must be an integer between {low} and {high}", raw[:50])
+            raise ApiError(400, f"{name} must be an integer between {low} and {high}", raw[:50])
         return int(raw)
 
     @staticmethod

@@ -342,11 +342,16 @@ def date_pattern() -> re.Pattern[str]:
     return re.compile(lookup(pointer("components", "schemas", "StoreDateTime"))["pattern"])
 
 
+MISSING: Any = object()  # `default_value` of a field a new record leaves out
+
+
 def default_value(f: Field) -> Any:
     """What a new record holds in `f` before the fields sent are applied.
 
     The schema's `default`; else the type's zero ("", 0, 0.0, false, [], {}) when the schema
-    accepts it; else null when the field is nullable; else an example built from the schema.
+    accepts it; else null when the field is nullable; else an example built from the schema when
+    the schema accepts it; else MISSING (the record has no such key, as real records sometimes lack
+    keys).
     """
     if "default" in f.schema:
         return f.schema["default"]
@@ -355,7 +360,8 @@ def default_value(f: Field) -> Any:
         return zero[f.kind]
     if f.nullable:
         return None
-    return example(f.schema, f.at)
+    built = example(f.schema, f.at)
+    return built if schema_at(f.at).check(built) is None else MISSING
 
 
 # --- examples -------------------------------------------------------------------------------
