@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, TypedDict
 
-__all__ = ["API_VERSION", "CUSTOMER_FIELDS", "LIST_FILTERS", "OPERATIONS", "ListFilters", "date", "datetime"]
+__all__ = ["API_VERSION", "CUSTOMER_FIELDS", "LIST_FILTERS", "OPERATIONS", "ListFilters"]
 
 API_VERSION = "1.0.0"
 """The version of the API contract (`info.version`) this client was generated from."""
@@ -15,7 +15,7 @@ CUSTOMER_FIELDS: dict[str, dict[str, Any]] = {
         "type": "integer",
         "format": "int32",
         "minimum": 1,
-        "description": "Primary key, assigned by the store. Ignored in the body of a create (`CustomerCreate`\ndeclares it read-only) and of an update-one (the path selects the record); required\nin each item of a bulk update, where it selects the record.\n",
+        "description": "Primary key, assigned by the store. Not part of a create body (`CustomerCreate` has\nno CustomerID; the service ignores one sent), ignored in the body of an update-one\n(the path selects the record), required in each item of a bulk update\n(`CustomerUpdateItem`), where it selects the record.\n",
     },
     "Email": {
         "type": "string",

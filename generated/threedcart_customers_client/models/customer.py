@@ -153,9 +153,10 @@ class Customer:
     """
 
     customer_id: int | Unset = UNSET
-    """ Primary key, assigned by the store. Ignored in the body of a create (`CustomerCreate`
-    declares it read-only) and of an update-one (the path selects the record); required
-    in each item of a bulk update, where it selects the record.
+    """ Primary key, assigned by the store. Not part of a create body (`CustomerCreate` has
+    no CustomerID; the service ignores one sent), ignored in the body of an update-one
+    (the path selects the record), required in each item of a bulk update
+    (`CustomerUpdateItem`), where it selects the record.
      """
     email: None | str | Unset = UNSET
     """ Email address, the customer's login. Required on create. """

@@ -5,7 +5,6 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -15,7 +14,6 @@ _FIELD_NAMES = frozenset(
     (
         "Email",
         "Password",
-        "CustomerID",
         "BillingCompany",
         "BillingFirstName",
         "BillingLastName",
@@ -53,7 +51,6 @@ _FIELD_NAMES = frozenset(
 )
 """The JSON names of the fields; any other key of a dict is an additional property."""
 _OPTIONAL_FIELDS: dict[str, Any] = {
-    "CustomerID": UNSET,
     "BillingCompany": UNSET,
     "BillingFirstName": UNSET,
     "BillingLastName": UNSET,
@@ -92,7 +89,6 @@ _OPTIONAL_FIELDS: dict[str, Any] = {
 _FIELD_VALUES = itemgetter(
     "Email",
     "Password",
-    "CustomerID",
     "BillingCompany",
     "BillingFirstName",
     "BillingLastName",
@@ -133,7 +129,7 @@ _FIELD_VALUES = itemgetter(
 @_attrs_define
 class CustomerCreate:
     """A customer to create. `Email` and `Password` are required (an empty `Password` is accepted; a null `Email` is
-    refused with 400); the CustomerID is assigned by the store.
+    refused with 400); the CustomerID is assigned by the store, so the body has none (the service ignores one sent).
 
     """
 
@@ -141,11 +137,6 @@ class CustomerCreate:
     """ Email address, the customer's login. Required on create. """
     password: None | str
     """ Password. Required on create, where an empty string is accepted. """
-    customer_id: int | Unset = UNSET
-    """ Primary key, assigned by the store. Ignored in the body of a create (`CustomerCreate`
-    declares it read-only) and of an update-one (the path selects the record); required
-    in each item of a bulk update, where it selects the record.
-     """
     billing_company: None | str | Unset = UNSET
     """ Billing company. """
     billing_first_name: None | str | Unset = UNSET
@@ -212,7 +203,6 @@ class CustomerCreate:
     """ The customer's store credit, computed by the store. """
     reset_password: bool | Unset = UNSET
     """ Whether the customer must reset the password at the next login. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         email: None | str
@@ -220,8 +210,6 @@ class CustomerCreate:
 
         password: None | str
         password = self.password
-
-        customer_id = self.customer_id
 
         billing_company: None | str | Unset
         if isinstance(self.billing_company, Unset):
@@ -390,15 +378,13 @@ class CustomerCreate:
         reset_password = self.reset_password
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "Email": email,
                 "Password": password,
             }
         )
-        if customer_id is not UNSET:
-            field_dict["CustomerID"] = customer_id
         if billing_company is not UNSET:
             field_dict["BillingCompany"] = billing_company
         if billing_first_name is not UNSET:
@@ -471,7 +457,7 @@ class CustomerCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
-        if len(d) == 36:
+        if len(d) == 35:
             # Every field and nothing else: the usual answer of the service.
             try:
                 return cls(*_FIELD_VALUES(d))
@@ -479,22 +465,4 @@ class CustomerCreate:
                 pass
         field_values_ = _OPTIONAL_FIELDS | d
         customer_create = cls(*_FIELD_VALUES(field_values_))
-        if len(field_values_) != 36:
-            customer_create.additional_properties = {k: v for k, v in d.items() if k not in _FIELD_NAMES}
         return customer_create
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

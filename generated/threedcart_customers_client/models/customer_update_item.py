@@ -5,7 +5,6 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -136,9 +135,10 @@ class CustomerUpdateItem:
     """One item of a bulk update. `CustomerID` selects the record; only the fields sent are changed."""
 
     customer_id: int
-    """ Primary key, assigned by the store. Ignored in the body of a create (`CustomerCreate`
-    declares it read-only) and of an update-one (the path selects the record); required
-    in each item of a bulk update, where it selects the record.
+    """ Primary key, assigned by the store. Not part of a create body (`CustomerCreate` has
+    no CustomerID; the service ignores one sent), ignored in the body of an update-one
+    (the path selects the record), required in each item of a bulk update
+    (`CustomerUpdateItem`), where it selects the record.
      """
     email: None | str | Unset = UNSET
     """ Email address, the customer's login. Required on create. """
@@ -210,7 +210,6 @@ class CustomerUpdateItem:
     """ The customer's store credit, computed by the store. """
     reset_password: bool | Unset = UNSET
     """ Whether the customer must reset the password at the next login. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         customer_id = self.customer_id
@@ -394,7 +393,7 @@ class CustomerUpdateItem:
         reset_password = self.reset_password
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "CustomerID": customer_id,
@@ -484,22 +483,4 @@ class CustomerUpdateItem:
                 pass
         field_values_ = _OPTIONAL_FIELDS | d
         customer_update_item = cls(*_FIELD_VALUES(field_values_))
-        if len(field_values_) != 36:
-            customer_update_item.additional_properties = {k: v for k, v in d.items() if k not in _FIELD_NAMES}
         return customer_update_item
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

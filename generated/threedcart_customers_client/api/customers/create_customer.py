@@ -151,7 +151,7 @@ def sync_detailed(
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
             `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
-            the store.
+            the store, so the body has none (the service ignores one sent).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -187,7 +187,7 @@ def sync(
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
             `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
-            the store.
+            the store, so the body has none (the service ignores one sent).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -218,7 +218,7 @@ async def asyncio_detailed(
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
             `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
-            the store.
+            the store, so the body has none (the service ignores one sent).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -252,7 +252,7 @@ async def asyncio(
     Args:
         body (CustomerCreate): A customer to create. `Email` and `Password` are required (an empty
             `Password` is accepted; a null `Email` is refused with 400); the CustomerID is assigned by
-            the store.
+            the store, so the body has none (the service ignores one sent).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
