@@ -694,3 +694,24 @@ def test_a_file_that_is_not_a_database_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and "--db" in errors[0]
+
+
+def test_a_filter_added_to_a_database_file_reads_its_records_and_never_a_stale_copy(tmp_path: Path) -> None:
+    """A filter's column is filled from the stored records when the filter appears, and dropped when
+    it goes: a filter that comes back after writes made without it finds what they wrote."""
+    db = str(tmp_path / "xtest-store.sqlite")
+    with_zip = copy.deepcopy(SPEC)
+    with_zip["paths"][LISTS[0]]["get"]["parameters"].append(
+        _filter_param("xtestzip", "BillingZipCode", "equals", {"type": "string", "maxLength": 20})
+    )
+    spec_file = _write(tmp_path, with_zip)
+    with MockServer(["--db", db]) as server, http(server) as client:
+        first = _create(client, 1, BillingZipCode="XT-1")
+        _create(client, 2, BillingZipCode="XT-2")
+    with _started(spec_file, "--db", db) as server, http(server) as client:
+        assert _ids(_all(client, xtestzip="xt-1")) == [first]
+    with MockServer(["--db", db]) as server, http(server) as client:  # the filter is gone: its column too
+        assert client.put(f"/Customers/{first}", json={"BillingZipCode": "XT-3"}).status_code == 200
+    with _started(spec_file, "--db", db) as server, http(server) as client:
+        assert _all(client, xtestzip="xt-1") == []
+        assert _ids(_all(client, xtestzip="XT-3")) == [first]

@@ -1,7 +1,8 @@
 """The mock's storage: customers of several stores in one SQLite database.
 
 Each customer is kept as the JSON text the API answers (so a page is a join of stored
-strings, never re-serialised) plus the columns the list filters search. Writes commit
+strings, never re-serialised) plus the columns the list filters search: one per Customer field
+that an `x-threedcart-filter` of the spec compares, derived from the spec at start-up. Writes commit
 before the answer is sent; with a file database and `synchronous=FULL` in WAL mode an
 acknowledged write survives a crash of the process or the machine.
 """
@@ -34,8 +35,8 @@ __all__ = [
 Order = Literal["id", "shuffled"]
 ORDERS: tuple[Order, ...] = ("id", "shuffled")
 
-# The list filters' columns are not here: they are generated columns (`filter_column`), one per
-# Customer field that a filter of the spec compares, computed by SQLite from `data` and indexed.
+# The list filters' columns are not here: there is one (`filter_column`) per Customer field that a
+# filter of the spec compares, added at start-up, indexed, and kept by every write.
 _TABLE = """
 CREATE TABLE IF NOT EXISTS customers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,7 +76,7 @@ def _quote(identifier: str) -> str:
 
 
 def filter_column(field: str) -> str:
-    """The generated column (a quoted SQL identifier) that mirrors a Customer field for the filters.
+    """The column (a quoted SQL identifier) that mirrors a Customer field for the filters.
 
     Its collation is NOCASE: `=` on it is the filters' exact, case-insensitive match.
     """
@@ -244,31 +245,60 @@ class Database:
                 self._conn.execute(f"UPDATE customers SET shuffle_key = {_SHUFFLE_SQL}")
 
     def _add_filter_columns(self, fields: tuple[str, ...]) -> None:
-        """A generated column and an index for each filtered field; drop the indexes of fields no
-        filter compares any more (their columns stay: virtual, they cost nothing)."""
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_xinfo(customers)")}
-        wanted = {_FILTER_INDEX_PREFIX + field for field in fields}
+        """A column and an index for each filtered field, kept by every write (as the record's
+        JSON has it: json_extract's types), so that filters read columns, not JSON.
+
+        A column added for a field is filled from the stored records once. A filter column that
+        no filter uses any more is dropped: a column exists exactly while writes keep it, so a
+        filter that comes back later is filled afresh, never read stale.
+        """
+        self._filter_fields = fields
+        # cid, name, type, notnull, default, pk, hidden (2 or 3: generated)
+        columns = {str(row[1]): int(row[6]) for row in self._conn.execute("PRAGMA table_xinfo(customers)")}
         indexes = {
             str(row[0])
             for row in self._conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers'"
             )
         }
+        wanted = {_FILTER_PREFIX + field for field in fields}
         with self._transaction():
+            for name, hidden in list(columns.items()):
+                if name.startswith(_FILTER_PREFIX) and (name not in wanted or hidden):
+                    index = _FILTER_INDEX_PREFIX + name[len(_FILTER_PREFIX) :]
+                    if index in indexes:
+                        self._conn.execute(f"DROP INDEX {_quote(index)}")
+                        indexes.discard(index)
+                    self._conn.execute(f"ALTER TABLE customers DROP COLUMN {_quote(name)}")
+                    del columns[name]
             for field in fields:
                 column = filter_column(field)
                 if _FILTER_PREFIX + field not in columns:
-                    path = json_path(field).replace("'", "''")
+                    self._conn.execute(f"ALTER TABLE customers ADD COLUMN {column} COLLATE NOCASE")
                     self._conn.execute(
-                        f"ALTER TABLE customers ADD COLUMN {column} COLLATE NOCASE"
-                        f" GENERATED ALWAYS AS (json_extract(data, '{path}')) VIRTUAL"
+                        f"UPDATE customers SET {column} = json_extract(data, ?)", (json_path(field),)
                     )
                 if _FILTER_INDEX_PREFIX + field not in indexes:
                     index = _quote(_FILTER_INDEX_PREFIX + field)
                     self._conn.execute(f"CREATE INDEX {index} ON customers (store, {column})")
-            for index in indexes:
-                if index.startswith(_FILTER_INDEX_PREFIX) and index not in wanted:
-                    self._conn.execute(f"DROP INDEX {_quote(index)}")
+        names = "".join(", " + filter_column(field) for field in fields)
+        marks = ", ?" * len(fields)
+        self._insert_sql = (
+            f"INSERT INTO customers (id, store, group_id, updated, data, shuffle_key{names})"
+            f" VALUES (?, ?, ?, ?, ?, ?{marks})"
+        )
+        sets = "".join(f", {filter_column(field)} = ?" for field in fields)
+        self._update_sql = f"UPDATE customers SET group_id = ?, updated = ?, data = ?{sets} WHERE id = ?"
+
+    def _filter_values(self, record: dict[str, Any]) -> list[Any]:
+        """The filter columns' values of a record: json_extract's (true is 1, an array is JSON text)."""
+        values = []
+        for field in self._filter_fields:
+            value = record.get(field)
+            if isinstance(value, list | dict):
+                value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            values.append(value)
+        return values
 
     def sort_key(self, customer_id: int) -> int:
         """Where a record sorts in this database's order."""
@@ -348,9 +378,16 @@ class Database:
         record = {"CustomerID": customer_id, **{k: v for k, v in record.items() if k != "CustomerID"}}
         self._changed(store, customer_id, update=False)
         self._conn.execute(
-            "INSERT INTO customers (id, store, group_id, updated, data, shuffle_key)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (customer_id, store, _group(record), updated, _dumps(record), shuffle_key(customer_id)),
+            self._insert_sql,
+            (
+                customer_id,
+                store,
+                _group(record),
+                updated,
+                _dumps(record),
+                shuffle_key(customer_id),
+                *self._filter_values(record),
+            ),
         )
         return customer_id
 
@@ -372,8 +409,8 @@ class Database:
         record.update({k: v for k, v in changes.items() if k != "CustomerID"})
         self._changed(store, customer_id, update=True)
         self._conn.execute(
-            "UPDATE customers SET group_id = ?, updated = ?, data = ? WHERE id = ?",
-            (_group(record), updated, _dumps(record), customer_id),
+            self._update_sql,
+            (_group(record), updated, _dumps(record), *self._filter_values(record), customer_id),
         )
         return True
 
