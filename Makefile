@@ -108,7 +108,7 @@ lint: lint-python lint-spec
 test-python: $(VENV_STAMP)
 	$(BIN)/python -m pytest
 
-test: lint check-generated api-diff test-python
+test: lint check-generated api-diff polyglot test-python
 
 # The edit loop: ruff and the tests that need no server or external tool (pure cores, units, the
 # generated client, the spec-driven tables), in seconds. `make test` runs them too.
@@ -120,6 +120,35 @@ FAST_TESTS := tests/test_cores_behaviour.py tests/test_pagination.py tests/test_
 test-fast: $(VENV_STAMP)
 	$(BIN)/ruff check overlay mock tests tools/api_diff.py tools/spec_tables.py tools/versions.py
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST_TESTS)
+
+# --- clients in other languages ------------------------------------------------
+# TypeScript (openapi-typescript + openapi-fetch, orval, @hey-api/openapi-ts), Java and Go clients
+# generated from the spec, compiled (strict tsc with exactOptionalPropertyTypes, javac, go) and run
+# against the mock: tools/polyglot/run.py, tests/test_polyglot.py. Installs what it needs: the
+# Debian packages (as root or with sudo; apt-get update only when needed), openapi-generator-cli
+# from requirements/polyglot.lock into .venv, tools/polyglot's npm lock file.
+POLYGLOT_DIR := tools/polyglot
+POLYGLOT_DEBS := openjdk-17-jdk-headless golang-go libjackson2-core-java libjackson2-annotations-java \
+	libjackson2-databind-java libjsr305-java libgeronimo-annotation-1.3-spec-java
+POLYGLOT_VENV_STAMP := $(VENV)/.polyglot-installed
+POLYGLOT_NODE_STAMP := $(POLYGLOT_DIR)/node_modules/.installed
+
+$(POLYGLOT_VENV_STAMP): $(VENV_STAMP) requirements/polyglot.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
+		-r requirements/polyglot.lock
+	touch $@
+
+$(POLYGLOT_NODE_STAMP): $(POLYGLOT_DIR)/package.json $(POLYGLOT_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: Node.js and npm are required (TypeScript clients)"; exit 1; }
+	cd $(POLYGLOT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: polyglot polyglot-debs
+polyglot-debs:
+	@$(POLYGLOT_DIR)/install-debs.sh $(POLYGLOT_DEBS)
+
+polyglot: polyglot-debs $(POLYGLOT_VENV_STAMP) $(POLYGLOT_NODE_STAMP)
+	$(BIN)/python $(POLYGLOT_DIR)/run.py all
 
 # --- the API reference ---------------------------------------------------------
 # One self-contained HTML file: the Redoc renderer inlined (--inlineBundle), and a
