@@ -61,11 +61,13 @@ SPEC_TABLES = $(BIN)/python tools/spec_tables.py $(SPEC) $(1)/threedcart_custome
 	&& $(BIN)/ruff format --quiet $(1)/threedcart_customers_client/spec.py
 
 generate: $(VENV_STAMP)
+	$(BIN)/python tools/spec_derive.py $(SPEC)
 	$(GENERATE) --output-path $(GEN_OUT)
 	$(call SPEC_TABLES,$(GEN_OUT))
 	rm -rf $(GEN_OUT)/.ruff_cache
 
 check-generated: $(VENV_STAMP)
+	@$(BIN)/python tools/spec_derive.py $(SPEC) --check
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GENERATE) --output-path "$$tmp/out" >/dev/null && $(call SPEC_TABLES,"$$tmp/out") && rm -rf "$$tmp/out/.ruff_cache"; \
 	if diff -ru --exclude=__pycache__ --exclude=.ruff_cache --exclude='*.egg-info' --exclude=.pdm-build $(GEN_OUT) "$$tmp/out"; then \
@@ -84,16 +86,21 @@ CHANGELOG ?= CHANGELOG.md
 api-diff: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/python tools/api_diff.py check $(SPEC) $(RELEASED_DIR)
 
-release-spec: $(VENV_STAMP) $(NODE_STAMP)
+# A major release of the contract is a major release of threedcart: tools/versions.py edits
+# pyproject.toml first (before the virtual environment's version check), see README "Versions".
+.PHONY: versions-bump
+versions-bump:
+	$(PYTHON) tools/versions.py bump
+
+release-spec: versions-bump $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/python tools/api_diff.py release $(SPEC) $(RELEASED_DIR) $(CHANGELOG)
-	$(BIN)/python tools/versions.py bump
 
 # --- checks -----------------------------------------------------------------
 lint-python: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py
-	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py
+	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
+	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
 	$(BIN)/mypy
-	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py
+	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
 
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)
@@ -118,7 +125,7 @@ FAST_TESTS := tests/test_cores_behaviour.py tests/test_pagination.py tests/test_
 	tests/test_resources_behaviour.py tests/test_transport_behaviour.py
 
 test-fast: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests tools/api_diff.py tools/spec_tables.py tools/versions.py
+	$(BIN)/ruff check overlay mock tests tools/api_diff.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST_TESTS)
 
 # --- clients in other languages ------------------------------------------------

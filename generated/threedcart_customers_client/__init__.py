@@ -3,7 +3,7 @@
 from .client import AuthenticatedClient, Client
 
 # The spec's `info.version` (openapi/customers.yaml), the one version source of the contract.
-__version__ = "1.0.0"
+__version__ = "2.0.0"
 
 __all__ = (
     "AuthenticatedClient",

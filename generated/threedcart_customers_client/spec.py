@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 
 __all__ = ["API_VERSION", "CUSTOMER_FIELDS", "LIST_FILTERS", "OPERATIONS", "ListFilters"]
 
-API_VERSION = "1.0.0"
+API_VERSION = "2.0.0"
 """The version of the API contract (`info.version`) this client was generated from."""
 
 CUSTOMER_FIELDS: dict[str, dict[str, Any]] = {

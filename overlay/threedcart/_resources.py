@@ -15,8 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
@@ -34,6 +33,7 @@ from threedcart_customers_client.models import (
     CountResult,
     Customer,
     CustomerCreate,
+    CustomerUpdate,
     CustomerUpdateItem,
     Error,
     WriteResult,
@@ -45,7 +45,7 @@ from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE, PAGE_OVERLAP
 from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, classify, raise_for
 from ._params import UPDATED_SINCE, Filters, query_params
 from ._rows import update_problems, warn_deprecated
-from ._sync import DEFAULT_LAG, DEFAULT_MAX_PASSES, SyncCore, SyncWindow
+from ._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_PASSES, SyncCore, SyncWindow, http_date
 from ._transport import CALL_OPTIONS, MAYBE_PROCESSED, TimeoutLike
 from .errors import (
     APIConnectionError,
@@ -106,14 +106,7 @@ def _message(response: httpx.Response) -> str:
 
 def server_time(response: httpx.Response | None) -> datetime | None:
     """The store's clock: the `Date` header of its answer (aware, UTC), if it sent a valid one."""
-    value = response.headers.get("Date") if response is not None else None
-    if not value:
-        return None
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo is not None else None
+    return http_date(response.headers.get("Date") if response is not None else None)
 
 
 def api_error(response: httpx.Response) -> APIError:
@@ -165,6 +158,11 @@ def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | B
     problems = update_problems(data)
     if problems or not isinstance(cid, int):
         written = cid if isinstance(cid, int) and not isinstance(cid, bool) else None
+def _update_body(customer: CustomerLike) -> CustomerUpdate:
+    # the path selects the record: a CustomerID in `customer` is not sent (the body is closed)
+    return CustomerUpdate.from_dict(_to_customer(customer).to_dict())
+
+
         return BulkFailure(index, written, 400, "; ".join(problems), sent=False)
     return BulkItem(index, cid, CustomerUpdateItem.from_dict(data))
 
@@ -490,13 +488,14 @@ class Customers(_CustomersBase):
     def _count(self, group_id: int | None, params: dict[str, Any]) -> int:
         return self._count_dated(group_id, params)[0]
 
-    def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, datetime | None]:
+    def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, str | None]:
+        """The count and the answer's `Date` header as sent (the sync core reads it)."""
         op, args, kwargs = self._list_call(group_id, params)
         try:
             detailed, raw = self._call(op.sync_detailed, *args, countonly=1, **kwargs)
         except NotFoundError as exc:  # a 404 without a body
             raise _count_not_found(exc.response) from None
-        return _count_of(detailed, raw), server_time(raw)
+        return _count_of(detailed, raw), raw.headers.get("Date")
 
     def sync(
         self,
@@ -507,17 +506,30 @@ class Customers(_CustomersBase):
         page_size: int = MAX_PAGE_SIZE,
         concurrency: int = 1,
         max_passes: int = DEFAULT_MAX_PASSES,
+        max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW,
+        last_clock_skew: timedelta | None = None,
     ) -> SyncRun:
         """The customers updated since the watermark `since` (an aware datetime; None: all), once each.
 
         Iterate the returned `SyncRun`; afterwards `run.complete` says whether the window was
         proven complete and `run.next_since` is the watermark to store for the next run (None
         when incomplete: keep the old one). The window closes at the store's clock (its `Date`
-        header) minus `lag` seconds. See the README's "Incremental sync".
+        header) minus `lag` seconds, or at this machine's if that is earlier; a store clock more
+        than `max_clock_skew` seconds from this machine's (None: never compare) reads nothing and
+        leaves the run incomplete. Store `run.clock_skew` with the watermark and pass it back as
+        `last_clock_skew`: a store clock that stepped back since then is re-read by the step.
+        See the README's "Incremental sync".
         """
         self = self._timed(timeout)
         _validate_paging(page_size, concurrency)
-        core = SyncCore(since, tz=self._store.store_tz, lag=lag, max_passes=max_passes)
+        core = SyncCore(
+            since,
+            tz=self._store.store_tz,
+            lag=lag,
+            max_passes=max_passes,
+            max_clock_skew=max_clock_skew,
+            last_clock_skew=last_clock_skew,
+        )
         return SyncRun(self, core, page_size, concurrency)
 
     def iter(
@@ -580,7 +592,7 @@ class Customers(_CustomersBase):
     def update(self, customer_id: int, customer: CustomerLike, *, timeout: TimeoutLike | None = None) -> None:
         """Change the fields given (and only those) of one customer. `NotFoundError` if absent."""
         self = self._timed(timeout)
-        body = _to_customer(customer)
+        body = _update_body(customer)
         detailed, raw = self._call(
             update_customer.sync_detailed, _check_id(customer_id), client=self._store.client, body=body
         )
@@ -708,13 +720,13 @@ class AsyncCustomers(_CustomersBase):
     async def _count(self, group_id: int | None, params: dict[str, Any]) -> int:
         return (await self._count_dated(group_id, params))[0]
 
-    async def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, datetime | None]:
+    async def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, str | None]:
         op, args, kwargs = self._list_call(group_id, params)
         try:
             detailed, raw = await self._call(op.asyncio_detailed, *args, countonly=1, **kwargs)
         except NotFoundError as exc:  # a 404 without a body
             raise _count_not_found(exc.response) from None
-        return _count_of(detailed, raw), server_time(raw)
+        return _count_of(detailed, raw), raw.headers.get("Date")
 
     def sync(
         self,
@@ -725,11 +737,20 @@ class AsyncCustomers(_CustomersBase):
         page_size: int = MAX_PAGE_SIZE,
         concurrency: int = 1,
         max_passes: int = DEFAULT_MAX_PASSES,
+        max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW,
+        last_clock_skew: timedelta | None = None,
     ) -> AsyncSyncRun:
         """The customers updated since `since`, once each (`async for`); see `Customers.sync`."""
         self = self._timed(timeout)
         _validate_paging(page_size, concurrency)
-        core = SyncCore(since, tz=self._store.store_tz, lag=lag, max_passes=max_passes)
+        core = SyncCore(
+            since,
+            tz=self._store.store_tz,
+            lag=lag,
+            max_passes=max_passes,
+            max_clock_skew=max_clock_skew,
+            last_clock_skew=last_clock_skew,
+        )
         return AsyncSyncRun(self, core, page_size, concurrency)
 
     def iter(
@@ -786,7 +807,7 @@ class AsyncCustomers(_CustomersBase):
     ) -> None:
         """Change the fields given (and only those) of one customer. `NotFoundError` if absent."""
         self = self._timed(timeout)
-        body = _to_customer(customer)
+        body = _update_body(customer)
         detailed, raw = await self._call(
             update_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client, body=body
         )
@@ -880,8 +901,18 @@ class _SyncRunBase:
 
     @property
     def clock_source(self) -> str:
-        """ "store" (its Date header) or "client" (this machine's clock, when the store sent no Date)."""
+        """ "store" (its Date header) or "client" (this machine's clock: the store sent no readable Date)."""
         return self._core.clock_source
+
+    @property
+    def clock_skew(self) -> timedelta | None:
+        """The store's clock less this machine's (None when the store sent no readable Date)."""
+        return self._core.clock_skew
+
+    @property
+    def rewound_from(self) -> datetime | None:
+        """The watermark this run re-read before, because the store's clock was behind it (else None)."""
+        return self._core.rewound_from
 
     def _probe_params(self) -> dict[str, Any]:
         since = self._core.since

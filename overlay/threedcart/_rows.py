@@ -555,10 +555,10 @@ class ImportTally:
         updated = set(done.updated)
         in_flight = f"sent, but the run stopped before its answer ({reason}): check this customer"
         not_sent = f"not sent: the run stopped after {len(updated)} updates ({reason})"
-        for position, row in enumerate(self._sent_rows):
-            if row not in accounted and self._sent_ids[position] not in updated:
-                failures.append(RowFailure(row, str(self._sent_ids[position]), in_flight))
-                accounted.add(row)
+        for position, number in enumerate(self._sent_rows):
+            if number not in accounted and self._sent_ids[position] not in updated:
+                failures.append(RowFailure(number, str(self._sent_ids[position]), in_flight))
+                accounted.add(number)
         sent = set(self._sent_rows)
         for row in rows:
             if row.row in accounted or row.row in sent:

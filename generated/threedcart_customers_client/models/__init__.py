@@ -3,6 +3,7 @@
 from .count_result import CountResult
 from .customer import Customer
 from .customer_create import CustomerCreate
+from .customer_update import CustomerUpdate
 from .customer_update_item import CustomerUpdateItem
 from .error import Error
 from .list_customer_group_customers_countonly import ListCustomerGroupCustomersCountonly
@@ -13,6 +14,7 @@ __all__ = (
     "CountResult",
     "Customer",
     "CustomerCreate",
+    "CustomerUpdate",
     "CustomerUpdateItem",
     "Error",
     "ListCustomerGroupCustomersCountonly",

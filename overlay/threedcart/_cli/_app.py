@@ -15,7 +15,7 @@ import time
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -29,8 +29,8 @@ from threedcart_customers_client.models import Customer
 from threedcart_customers_client.spec import LIST_FILTERS
 
 from .._bulk import partial_result
-from .._client import Store
-from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_TOKEN
+from .._client import Store, store_zone
+from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_STORE_TIMEZONE, ENV_TOKEN
 from .._params import Filters
 from .._rows import (
     FIELDS,
@@ -41,7 +41,7 @@ from .._rows import (
     RowFailure,
     read_rows,
 )
-from .._sync import DEFAULT_LAG, MIN_LAG, SyncWindow, parse_watermark
+from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, MIN_LAG, SyncWindow, parse_watermark
 from ..errors import ThreeDCartError
 from ._output import (
     atomic_output,
@@ -103,6 +103,14 @@ BaseUrlOpt = Annotated[
     str | None, typer.Option("--base-url", help=f"API scheme and host (env {ENV_BASE_URL})")
 ]
 RetriesOpt = Annotated[int, typer.Option("--max-retries", min=0, help="Retries of a failed request.")]
+StoreTimezoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store-timezone",
+        help=f"The store's time zone, an IANA name such as America/Chicago (env {ENV_STORE_TIMEZONE}; "
+        "default America/New_York).",
+    ),
+]
 
 GroupOpt = Annotated[
     int | None, typer.Option("--group-id", min=0, help="Customer group.", rich_help_panel="Filters")
@@ -122,6 +130,7 @@ class _Ctx:
     token: str | None = None
     base_url: str | None = None
     max_retries: int = 2
+    store_timezone: str | None = None
 
 
 def _print_version(value: bool) -> None:
@@ -140,6 +149,7 @@ def _root(
     token: TokenOpt = None,
     base_url: BaseUrlOpt = None,
     max_retries: RetriesOpt = 2,
+    store_timezone: StoreTimezoneOpt = None,
     verbose: Annotated[
         bool,
         typer.Option(
@@ -161,6 +171,7 @@ def _root(
     settings = _Ctx()
     settings.secure_url, settings.private_key, settings.token = secure_url, private_key, token
     settings.base_url, settings.max_retries = base_url, max_retries
+    settings.store_timezone = store_timezone
     ctx.obj = settings
 
 
@@ -179,6 +190,8 @@ def _store(ctx: typer.Context, error: Callable[[str], Exception] = CLIError, **o
         elif key != "base_url" and not os.environ.get(env, "").strip():
             raise error(f"{env} is not set (or pass --{key.replace('_', '-')})")
     try:
+        if s.store_timezone:
+            overrides["store_timezone"] = store_zone(s.store_timezone, "--store-timezone")
         return Store.from_env(**overrides)
     except ValueError as exc:
         raise error(str(exc)) from None
@@ -688,7 +701,12 @@ def sync_cmd(
         Path, typer.Option("--state", help="JSON file keeping the watermark between runs.")
     ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: beside --state).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write; it must not exist (default: a new file beside --state for each run).",
+        ),
     ] = None,
     fmt: Annotated[
         FileFormat | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
@@ -699,24 +717,47 @@ def sync_cmd(
             min=MIN_LAG, help="Seconds of the store's clock left to settle before the window closes."
         ),
     ] = DEFAULT_LAG,
+    max_clock_skew: Annotated[
+        float,
+        typer.Option(
+            min=MIN_LAG,
+            help="Seconds the store's Date may differ from this machine's clock before the run is "
+            "refused (inf: never compare, trust the store's clock).",
+        ),
+    ] = DEFAULT_MAX_CLOCK_SKEW,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
     raw_csv: RawCsvOpt = False,
 ) -> None:
     """Export the customers updated since the last sync, then advance the watermark.
 
-    Each run exports the window [watermark, store clock - lag], checks that it is complete,
-    and only then writes the output and moves the watermark. A run that cannot prove its
-    window complete writes FILE.incomplete, keeps the watermark and exits 1.
+    Each run exports the window from the watermark to the store's clock less the lag, checks
+    that it is complete, writes the output to a new file (never replacing one) and syncs it to
+    disk, and only then moves the watermark. A run that cannot prove its window complete writes FILE.incomplete,
+    keeps the watermark and exits 1; so does a store clock further than --max-clock-skew from
+    this machine's (nothing is read). A store clock behind the watermark is re-read from the
+    earlier instant, with a warning.
 
     Example: threedcart customers sync --state sync-state.json
     """
     with _errors(), _store(ctx) as store:
         if output is not None and str(output) == "-":
             raise CLIError("sync writes a file (it moves the watermark only once the file is complete)")
-        since = _read_watermark(state_file, store.store_tz)
-        run = store.customers.sync(since, lag=lag, concurrency=concurrency)
+        if output is not None and output.exists():
+            raise CLIError(
+                f"{output} exists: sync never replaces a file (move it away, or leave out --output "
+                "for a new file per run)"
+            )
+        since, last_skew = _read_watermark(state_file, store.store_tz)
+        run = store.customers.sync(
+            since,
+            lag=lag,
+            concurrency=concurrency,
+            max_clock_skew=max_clock_skew,
+            last_clock_skew=last_skew,
+        )
         started = time.perf_counter()
         folder = (output or state_file).parent
+        file_format = _format_of(output or Path("x.jsonl"), fmt)
         with _progress("sync") as progress, deferred_output(folder) as sink:
             task = progress.add_task("sync", total=None)
 
@@ -725,43 +766,59 @@ def sync_cmd(
                     progress.update(task, total=run.estimate)
                 progress.advance(task)
 
-            # the window (and so the default file name) is known once the first answer came
-            file_format = _format_of(output or Path("x.jsonl"), fmt)
             n = _write_stream(run, sink.stream, file_format, advance, raw_csv=raw_csv)
+            # the window (and so the default file name) is known once the first answer came
             window = run.window
             if window is None:
                 sink.discard()
+                if run.complete is False:  # the store's clock is not sane: nothing was read
+                    raise CLIError(
+                        f"sync refused: {run.reason}; the watermark stays at "
+                        f"{since.isoformat() if since else 'the beginning'} (fix the clock that is wrong, "
+                        "or pass --max-clock-skew)"
+                    )
                 _print("nothing to sync yet")
                 return
-            target = output or state_file.with_name(
-                f"{state_file.stem}-{window.until.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl"
+            name = output or state_file.with_name(
+                f"{state_file.stem}-{window.until.astimezone(UTC):%Y%m%dT%H%M%SZ}.{file_format.value}"
             )
-            sink.keep(target if run.complete else target.with_name(target.name + ".incomplete"))
+            # never replaces a file: a name already taken (a run that ended in the same store
+            # second, or a file made meanwhile) becomes NAME-2, NAME-3, ...
+            sink.keep(name if run.complete else name.with_name(name.name + ".incomplete"), new=True)
+        # here the output is written, flushed, synced to disk and named: only now may the watermark move
+        target = sink.path
+        assert target is not None
         seconds = time.perf_counter() - started
         if not run.complete:
             raise CLIError(
-                f"sync incomplete: {run.reason}; {n} customers written to {sink.path}; "
+                f"sync incomplete: {run.reason}; {n} customers written to {target}; "
                 f"the watermark stays at {since.isoformat() if since else 'the beginning'}"
             )
         assert run.next_since is not None
-        _write_watermark(state_file, run.next_since, target, window)
+        _write_watermark(state_file, run.next_since, target, window, run.clock_skew)
         _print(
             f"exported {n} customers to {target} in {seconds:.1f} s (window {window.describe()}, "
             f"{run.passes} reading(s)); next run from {run.next_since.isoformat()}"
         )
 
 
-def _read_watermark(path: Path, tz: tzinfo) -> datetime | None:
+def _read_watermark(path: Path, tz: tzinfo) -> tuple[datetime | None, timedelta | None]:
+    """The watermark a state file keeps, and the store's clock skew of the run that left it."""
     if not path.exists():
-        return None
+        return None, None
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        return parse_watermark(state["next_since"], tz)
-    except (ValueError, KeyError, TypeError) as exc:
+        skew = state.get("clock_skew")
+        if skew is not None and (isinstance(skew, bool) or not isinstance(skew, int | float)):
+            raise TypeError(f"clock_skew is {skew!r}, not seconds")
+        return parse_watermark(state["next_since"], tz), None if skew is None else timedelta(seconds=skew)
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise CLIError(f"{path} is not a sync state file ({exc})") from None
 
 
-def _write_watermark(path: Path, next_since: datetime, output: Path, window: SyncWindow) -> None:
+def _write_watermark(
+    path: Path, next_since: datetime, output: Path, window: SyncWindow, skew: timedelta | None
+) -> None:
     state = {
         "next_since": next_since.isoformat(),
         "last_window": {
@@ -769,6 +826,8 @@ def _write_watermark(path: Path, next_since: datetime, output: Path, window: Syn
             "until": window.until.isoformat(),
         },
         "last_output": str(output),
+        # the store's clock less this machine's in that run: the next run re-reads a step back
+        "clock_skew": None if skew is None else skew.total_seconds(),
     }
     with atomic_output(path) as stream:
         json.dump(state, stream, indent=2)

@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.customer import Customer
+from ...models.customer_update import CustomerUpdate
 from ...models.error import Error
 from ...models.write_result import WriteResult
 from ...types import Response, parse_json
@@ -15,7 +15,7 @@ from ...types import Response, parse_json
 def _get_kwargs(
     id: int,
     *,
-    body: Customer,
+    body: CustomerUpdate,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -156,7 +156,7 @@ def sync_detailed(
     id: int,
     *,
     client: AuthenticatedClient,
-    body: Customer,
+    body: CustomerUpdate,
 ) -> Response[list[Error] | list[WriteResult]]:
     """Update a specific customer by id
 
@@ -166,22 +166,8 @@ def sync_detailed(
 
     Args:
         id (int):
-        body (Customer): A customer of the store. Every field is optional: responses of the real
-            service omit some keys and carry `null` strings, and an update sends only
-            the fields it changes.
-             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
-            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
-            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
-            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
-            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
-            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
-            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
-            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
-            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
-            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
-            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
-            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
-            'ResetPassword': False}.
+        body (CustomerUpdate): The body of an update of one customer. Only the fields sent are
+            changed; the path selects the record, so the body has no `CustomerID`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -207,7 +193,7 @@ def sync(
     id: int,
     *,
     client: AuthenticatedClient,
-    body: Customer,
+    body: CustomerUpdate,
 ) -> list[Error] | list[WriteResult] | None:
     """Update a specific customer by id
 
@@ -217,22 +203,8 @@ def sync(
 
     Args:
         id (int):
-        body (Customer): A customer of the store. Every field is optional: responses of the real
-            service omit some keys and carry `null` strings, and an update sends only
-            the fields it changes.
-             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
-            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
-            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
-            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
-            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
-            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
-            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
-            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
-            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
-            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
-            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
-            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
-            'ResetPassword': False}.
+        body (CustomerUpdate): The body of an update of one customer. Only the fields sent are
+            changed; the path selects the record, so the body has no `CustomerID`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -253,7 +225,7 @@ async def asyncio_detailed(
     id: int,
     *,
     client: AuthenticatedClient,
-    body: Customer,
+    body: CustomerUpdate,
 ) -> Response[list[Error] | list[WriteResult]]:
     """Update a specific customer by id
 
@@ -263,22 +235,8 @@ async def asyncio_detailed(
 
     Args:
         id (int):
-        body (Customer): A customer of the store. Every field is optional: responses of the real
-            service omit some keys and carry `null` strings, and an update sends only
-            the fields it changes.
-             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
-            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
-            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
-            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
-            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
-            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
-            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
-            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
-            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
-            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
-            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
-            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
-            'ResetPassword': False}.
+        body (CustomerUpdate): The body of an update of one customer. Only the fields sent are
+            changed; the path selects the record, so the body has no `CustomerID`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -302,7 +260,7 @@ async def asyncio(
     id: int,
     *,
     client: AuthenticatedClient,
-    body: Customer,
+    body: CustomerUpdate,
 ) -> list[Error] | list[WriteResult] | None:
     """Update a specific customer by id
 
@@ -312,22 +270,8 @@ async def asyncio(
 
     Args:
         id (int):
-        body (Customer): A customer of the store. Every field is optional: responses of the real
-            service omit some keys and carry `null` strings, and an update sends only
-            the fields it changes.
-             Example: {'CustomerID': 1234, 'Email': 'jane.doe@example.com', 'Password': '',
-            'BillingCompany': 'Doe Marine Supply', 'BillingFirstName': 'Jane', 'BillingLastName':
-            'Doe', 'BillingAddress1': '401 Channelside Dr', 'BillingAddress2': 'Suite 210',
-            'BillingCity': 'Tampa', 'BillingState': 'FL', 'BillingZipCode': '33602', 'BillingCountry':
-            'US', 'BillingPhoneNumber': '813-555-0142', 'BillingTaxID': '59-1234567',
-            'ShippingCompany': 'Doe Marine Supply', 'ShippingFirstName': 'Jane', 'ShippingLastName':
-            'Doe', 'ShippingAddress1': '1200 Bayshore Blvd', 'ShippingAddress2': None, 'ShippingCity':
-            'Tampa', 'ShippingState': 'FL', 'ShippingZipCode': '33606', 'ShippingCountry': 'US',
-            'ShippingPhoneNumber': '813-555-0199', 'ShippingAddressType': 1, 'CustomerGroupID': 2,
-            'Enabled': True, 'MailList': True, 'NonTaxable': False, 'DisableBillingSameAsShipping':
-            True, 'Comments': 'Prefers delivery before noon.', 'AdditionalField1': 'Wholesale
-            account', 'AdditionalField2': '', 'AdditionalField3': '', 'TotalStoreCredit': 25.5,
-            'ResetPassword': False}.
+        body (CustomerUpdate): The body of an update of one customer. Only the fields sent are
+            changed; the path selects the record, so the body has no `CustomerID`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
