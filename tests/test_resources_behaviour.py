@@ -1192,7 +1192,16 @@ def test_iter_with_concurrency_honours_with_options_in_its_workers(kind: str) ->
 STORE_DATE = "Sun, 01 Mar 2026 12:00:00 GMT"  # 07:00:00 in New York
 
 
+@pytest.fixture
+def machine_clock_at_store_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine's clock 0.4 s after STORE_DATE: a sane store clock (others: tests/test_sync_core.py)."""
+    monkeypatch.setattr(
+        "threedcart._sync._utc_now", lambda: datetime(2026, 3, 1, 12, 0, 0, 400_000, tzinfo=UTC)
+    )
+
+
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
 def test_a_sync_run_counts_then_reads_the_window_of_the_store_clock(kind: str) -> None:
     script = Script(_listing(4, count_date=STORE_DATE))
     holder: list[Any] = []
@@ -1223,6 +1232,7 @@ def test_a_sync_run_counts_then_reads_the_window_of_the_store_clock(kind: str) -
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
 def test_a_sync_run_from_a_watermark_probes_and_reads_only_its_window(kind: str) -> None:
     script = Script(_listing(2, count_date=STORE_DATE))
     since = datetime(2026, 3, 1, 11, 0, 0, tzinfo=UTC)
@@ -1247,6 +1257,7 @@ def test_a_sync_run_from_a_watermark_probes_and_reads_only_its_window(kind: str)
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
 def test_a_sync_run_with_nothing_to_sync_yet_reads_nothing(kind: str) -> None:
     script = Script(_listing(2, count_date=STORE_DATE))
     holder: list[Any] = []
@@ -1275,12 +1286,13 @@ def test_a_sync_run_without_a_store_date_uses_this_machines_clock(
         return holder[0]
 
     assert ids(run(kind, script, call)) == [1]
-    assert holder[0].clock_source == "client"
+    assert holder[0].clock_source == "client" and holder[0].clock_skew is None
     assert abs(holder[0].window.until - datetime.now(UTC)) < timedelta(seconds=30)
-    assert "no Date header" in caplog.text
+    assert ("no Date header" if date is None else f"unreadable Date header ({date!r})") in caplog.text
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
 def test_a_sync_run_reads_again_while_the_window_counts_more(kind: str) -> None:
     counts = iter([3, 3, 2])
 
@@ -1444,6 +1456,7 @@ def test_update_many_names_what_is_wrong_with_each_refused_item(kind: str) -> No
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
 def test_a_sync_run_that_cannot_prove_its_window_says_why(kind: str) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("countonly") == "1":
@@ -1471,6 +1484,7 @@ def test_a_sync_run_that_cannot_prove_its_window_says_why(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
 def test_a_sync_run_asks_in_the_store_time_zone(kind: str) -> None:
     script = Script(_listing(1, count_date=STORE_DATE))
     since = datetime(2026, 3, 1, 11, 0, 0, tzinfo=UTC)

@@ -32,7 +32,12 @@ def clocked_mock() -> Iterator[MockServer]:
 
 def test_sync_runs_on_the_store_clock_and_pick_up_only_what_changed(clocked_mock: MockServer) -> None:
     with threedcart.Store(**store_kwargs(clocked_mock)) as store:  # type: ignore[arg-type]
-        first = store.customers.sync(None, lag=1)
+        # by default a store clock months from this machine's is refused: nothing read, nothing moved
+        refused = store.customers.sync(None, lag=1)
+        assert list(refused) == [] and refused.complete is False and refused.next_since is None
+        assert "behind this machine's" in refused.reason and refused.window is None
+        # trusting the store's clock (max_clock_skew=None), the window follows it
+        first = store.customers.sync(None, lag=1, max_clock_skew=None)
         assert sorted(c.customer_id for c in first) == list(range(1, 41))  # type: ignore[type-var]
         assert first.complete is True and first.clock_source == "store" and first.passes == 1
         assert first.window is not None and first.window.since is None
@@ -42,18 +47,18 @@ def test_sync_runs_on_the_store_clock_and_pick_up_only_what_changed(clocked_mock
         time.sleep(1.1)
         store.customers.update_many([{"CustomerID": 7, "Comments": "x"}, {"CustomerID": 30, "Comments": "y"}])
         time.sleep(2.1)  # past the lag and the second the next window shares with this one
-        second = store.customers.sync(first.next_since, lag=1, concurrency=3)
+        second = store.customers.sync(first.next_since, lag=1, concurrency=3, max_clock_skew=None)
         assert {c.customer_id: c.comments for c in second} == {7: "x", 30: "y"}
         assert second.complete and second.window is not None and second.window.since == first.next_since
         time.sleep(1.1)
-        third = store.customers.sync(second.next_since, lag=1)
+        third = store.customers.sync(second.next_since, lag=1, max_clock_skew=None)
         assert list(third) == [] and third.complete is True
 
 
 def test_async_sync_run(clocked_mock: MockServer) -> None:
     async def scenario() -> tuple[list[object], threedcart.AsyncSyncRun]:
         async with threedcart.AsyncStore(**store_kwargs(clocked_mock)) as store:  # type: ignore[arg-type]
-            run = store.customers.sync(None, lag=1, concurrency=2, page_size=7)
+            run = store.customers.sync(None, lag=1, concurrency=2, page_size=7, max_clock_skew=None)
             return [c.customer_id async for c in run], run
 
     ids, run = asyncio.run(scenario())
@@ -137,7 +142,7 @@ def test_cli_sync_creates_the_state_folder_and_names_the_output_after_the_window
         "THREEDCART_BASE_URL": clocked_mock.url,
     }
     done = subprocess.run(
-        [CLI, "customers", "sync", "--state", str(state), "--lag", "1"],
+        [CLI, "customers", "sync", "--state", str(state), "--lag", "1", "--max-clock-skew", "inf"],
         env=env,
         capture_output=True,
         text=True,

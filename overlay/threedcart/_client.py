@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Self
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from threedcart_customers_client import AuthenticatedClient
@@ -28,6 +28,7 @@ from ._constants import (
     ENV_LOG,
     ENV_PRIVATE_KEY,
     ENV_SECURE_URL,
+    ENV_STORE_TIMEZONE,
     ENV_TIMEOUT,
     ENV_TOKEN,
     PRODUCTION_HOST,
@@ -50,6 +51,16 @@ ProxyLike = str | httpx.URL | httpx.Proxy
 
 log = logging.getLogger("threedcart")
 _WARNED: set[str] = set()
+
+
+def store_zone(name: str, what: str = "store_timezone") -> ZoneInfo:
+    """The IANA time zone `name`; a ValueError naming `what` (an argument, option or variable) if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"{what}: {name!r} is not a time zone this machine knows (an IANA name, e.g. America/New_York)"
+        ) from None
 
 
 def _warn_once(message: str) -> None:
@@ -207,7 +218,7 @@ class _BaseStore:
         self.timeout = _timeout(timeout)
         self.max_retries = max_retries
         self.max_response_bytes = max_response_bytes
-        self.store_tz = ZoneInfo(store_timezone) if isinstance(store_timezone, str) else store_timezone
+        self.store_tz = store_zone(store_timezone) if isinstance(store_timezone, str) else store_timezone
         self.verify = verify
         self._ssl = _ssl_context(verify)
         host = urlsplit(self.base_url).hostname
@@ -255,7 +266,8 @@ class _BaseStore:
 
         `THREEDCART_SECURE_URL`, `THREEDCART_PRIVATE_KEY` and `THREEDCART_TOKEN` are required;
         `THREEDCART_BASE_URL` is optional (scheme and host, default https://apirest.3dcart.com),
-        and so is `THREEDCART_TIMEOUT` (seconds). `THREEDCART_RATE_LIMIT_URL` (a Redis URL)
+        and so are `THREEDCART_TIMEOUT` (seconds) and `THREEDCART_STORE_TIMEZONE` (an IANA name, e.g.
+        America/Chicago: the store's time zone). `THREEDCART_RATE_LIMIT_URL` (a Redis URL)
         shares the store's rate limit with every process pointed at it (`SharedRateLimit`),
         unless `rate_limit=False` or a `SharedRateLimit` is passed.
         Keyword arguments override the environment and set the other options.
@@ -280,6 +292,9 @@ class _BaseStore:
                 values["timeout"] = float(timeout)
             except ValueError:
                 raise ValueError(f"{ENV_TIMEOUT} must be seconds, e.g. 30") from None
+        zone = os.environ.get(ENV_STORE_TIMEZONE, "").strip()
+        if zone and "store_timezone" not in overrides:
+            values["store_timezone"] = store_zone(zone, ENV_STORE_TIMEZONE)
         shared_url = os.environ.get(ENV_RATE_LIMIT_URL, "").strip()
         chosen = overrides.get("rate_limit")
         if shared_url and chosen is not False and not isinstance(chosen, SharedRateLimit):

@@ -732,10 +732,10 @@ def sync_cmd(
 
     Each run exports the window from the watermark to the store's clock less the lag, checks
     that it is complete, writes the output to a new file (never replacing one) and syncs it to
-    disk, and only then moves the watermark. A run that cannot prove its window complete writes FILE.incomplete,
-    keeps the watermark and exits 1; so does a store clock further than --max-clock-skew from
-    this machine's (nothing is read). A store clock behind the watermark is re-read from the
-    earlier instant, with a warning.
+    disk, and only then moves the watermark. A run that cannot prove its window complete
+    writes FILE.incomplete, keeps the watermark and exits 1; so does a store clock further
+    than --max-clock-skew from this machine's (nothing is read). A store clock behind the
+    watermark is re-read from the earlier instant, with a warning.
 
     Example: threedcart customers sync --state sync-state.json
     """

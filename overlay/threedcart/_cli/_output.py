@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import io
 import json
 import logging
@@ -156,6 +157,7 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
             stream.flush()
             os.fsync(stream.fileno())
             os.replace(tmp, path)
+            sync_folder(path.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -173,15 +175,69 @@ def stdout_stream() -> Iterator[TextIO]:
         stream.detach()
 
 
+def sync_folder(folder: Path) -> None:
+    """Make the names just given in `folder` durable: fsync the directory (where the system can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # a system whose directories cannot be opened (Windows) makes renames durable itself
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise  # a file system that cannot sync a directory says EINVAL; anything else is a failure
+    finally:
+        os.close(fd)
+
+
+_INCOMPLETE = ".incomplete"
+_MAX_NAMES = 10_000
+
+
+def numbered(path: Path, n: int) -> Path:
+    """`path` itself for n == 1, else NAME-n.SUFFIX (before a trailing `.incomplete`)."""
+    if n == 1:
+        return path
+    name, tail = path.name, ""
+    if name.endswith(_INCOMPLETE) and name != _INCOMPLETE:
+        name, tail = name[: -len(_INCOMPLETE)], _INCOMPLETE
+    plain = Path(name)
+    return path.with_name(f"{plain.stem}-{n}{plain.suffix}{tail}")
+
+
+def publish_new(tmp: Path, path: Path) -> Path:
+    """Give the file `tmp` the name `path`, or the first free `numbered(path, n)`; never replace a file."""
+    for n in range(1, _MAX_NAMES + 1):
+        candidate = numbered(path, n)
+        try:
+            os.link(tmp, candidate)  # fails if the name exists, atomically
+        except FileExistsError:
+            continue
+        except OSError:
+            # A file system without hard links: reserve the name (O_EXCL), then move onto it.
+            try:
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                continue
+            os.replace(tmp, candidate)
+            return candidate
+        tmp.unlink()
+        return candidate
+    raise FileExistsError(f"{path} and {_MAX_NAMES - 1} numbered names beside it exist")
+
+
 class Sink:
     """A temporary file that becomes `keep()`'s path once complete and on disk, or disappears."""
 
     def __init__(self, stream: TextIO, tmp: Path) -> None:
         self.stream, self.tmp = stream, tmp
         self.path: Path | None = None
+        self.new = False
 
-    def keep(self, path: Path) -> None:
-        self.path = path
+    def keep(self, path: Path, *, new: bool = False) -> None:
+        """Keep the file as `path`; with `new`, never replace a file: the first free name from
+        `numbered(path, n)` is taken, and `path` says which once the context has ended."""
+        self.path, self.new = path, new
 
     def discard(self) -> None:
         self.path = None
@@ -199,9 +255,19 @@ def deferred_output(folder: Path) -> Iterator[Sink]:
             if sink.path is None:
                 tmp.unlink(missing_ok=True)
             else:
-                if sink.path.exists():
-                    os.chmod(tmp, _mode_for(sink.path))
-                os.replace(tmp, sink.path)
+                if sink.new:
+                    sink.path = published = publish_new(tmp, sink.path)
+                    try:
+                        sync_folder(folder)
+                    except BaseException:
+                        # never confirmed on disk: the caller keeps its state, and writes it again
+                        published.unlink(missing_ok=True)
+                        raise
+                else:
+                    if sink.path.exists():
+                        os.chmod(tmp, _mode_for(sink.path))
+                    os.replace(tmp, sink.path)
+                    sync_folder(folder)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
