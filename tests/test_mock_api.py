@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import http
 from threedcart_mock._app import NO_SUCH_RESOURCE_HEADER, api_base_path, api_routes
-from threedcart_mock._schema import customer_fields, pointer, schema_at
+from threedcart_mock._schema import Schema, customer_fields, pointer, schema_at
 from threedcart_mock.testing import MockServer
 
 SPEC = Path(__file__).parent.parent / "openapi" / "customers.yaml"
@@ -19,6 +19,12 @@ SPEC = Path(__file__).parent.parent / "openapi" / "customers.yaml"
 API = api_base_path()
 FIELD_COUNT = len(customer_fields())
 CREATE_SCHEMA = pointer("components", "schemas", "CustomerCreate")
+
+
+def _update_schema() -> Schema:
+    """The update-one body's schema, where the spec puts it."""
+    operation = pointer("paths", "/3dCartWebAPI/v1/Customers/{id}", "put")
+    return schema_at(operation + "/requestBody/content/application~1json/schema")
 
 
 def _create(client: httpx.Client, **fields: object) -> int:
@@ -107,7 +113,13 @@ def test_create_requires_email_and_password(mock: MockServer) -> None:
 def test_update_changes_only_the_fields_sent(mock: MockServer) -> None:
     with http(mock) as client:
         cid = _create(client, BillingCity="Miami", BillingState="FL", Comments="keep")
-        r = client.put(f"/Customers/{cid}", json={"BillingCity": "Tampa", "CustomerID": 424242})
+        # A CustomerID in the body: ignored (the path selects the record) where the update schema
+        # allows one, a 400 naming it where the schema is closed without it.
+        body = {"BillingCity": "Tampa", "CustomerID": 424242}
+        if _update_schema().check(body) is not None:
+            assert "CustomerID" in _error(client.put(f"/Customers/{cid}", json=body), 400)
+            body.pop("CustomerID")
+        r = client.put(f"/Customers/{cid}", json=body)
         assert r.status_code == 200
         assert r.json() == [
             {"Key": "CustomerID", "Value": str(cid), "Status": "200", "Message": "updated successfully"}

@@ -287,13 +287,12 @@ class Database:
             f"INSERT INTO customers (id, store, group_id, updated, data, shuffle_key{names})"
             f" VALUES (?, ?, ?, ?, ?, ?{marks})"
         )
-        sets = "".join(f", {filter_column(field)} = ?" for field in fields)
-        self._update_sql = f"UPDATE customers SET group_id = ?, updated = ?, data = ?{sets} WHERE id = ?"
+        self._update_sql: dict[tuple[str, ...], str] = {}  # by the filtered fields an update changes
 
-    def _filter_values(self, record: dict[str, Any]) -> list[Any]:
+    def _filter_values(self, record: dict[str, Any], fields: tuple[str, ...] | None = None) -> list[Any]:
         """The filter columns' values of a record: json_extract's (true is 1, an array is JSON text)."""
         values = []
-        for field in self._filter_fields:
+        for field in self._filter_fields if fields is None else fields:
             value = record.get(field)
             if isinstance(value, list | dict):
                 value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -407,12 +406,23 @@ class Database:
             return False
         record = json.loads(current)
         record.update({k: v for k, v in changes.items() if k != "CustomerID"})
+        # Only the filter columns of the fields sent are set: an index is touched only when its
+        # column is (an update of Comments leaves every filter index alone).
+        changed = tuple(field for field in self._filter_fields if field in changes)
         self._changed(store, customer_id, update=True)
         self._conn.execute(
-            self._update_sql,
-            (_group(record), updated, _dumps(record), *self._filter_values(record), customer_id),
+            self._update_statement(changed),
+            (_group(record), updated, _dumps(record), *self._filter_values(record, changed), customer_id),
         )
         return True
+
+    def _update_statement(self, changed: tuple[str, ...]) -> str:
+        sql = self._update_sql.get(changed)
+        if sql is None:
+            sets = "".join(f", {filter_column(field)} = ?" for field in changed)
+            sql = f"UPDATE customers SET group_id = ?, updated = ?, data = ?{sets} WHERE id = ?"
+            self._update_sql[changed] = sql
+        return sql
 
     def delete(self, store: str, customer_id: int) -> bool:
         with self._transaction():

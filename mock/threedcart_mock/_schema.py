@@ -137,14 +137,25 @@ def _registry() -> Registry[Any]:
     return registry
 
 
-class Schema:
-    """The schema at one pointer of the spec, compiled for validation."""
+def _uri(at: str) -> str:
+    return SPEC_URI + quote(at, safe="#/~:@!$&'()*+,;=")
 
-    def __init__(self, at: str) -> None:
+
+class Schema:
+    """The schema at one pointer of the spec, compiled for validation.
+
+    With `fast`, a value is first checked by jsonschema-rs against the same schema translated to
+    JSON Schema draft 4 (`_draft4`): a value it accepts is valid (the translation is never more
+    lenient than `OAS30Validator`); any other value is judged, and its problems named, by
+    `OAS30Validator`. A 500-item bulk update is then checked in milliseconds, not a fifth of a
+    second.
+    """
+
+    def __init__(self, at: str, *, fast: bool = False) -> None:
         self.at = at
         self.node, _ = resolve(lookup(at), at)
-        ref = SPEC_URI + quote(at, safe="#/~:@!$&'()*+,;=")
-        self._validator = _Validator({"$ref": ref}, registry=_registry(), format_checker=_FORMATS)
+        self._validator = _Validator({"$ref": _uri(at)}, registry=_registry(), format_checker=_FORMATS)
+        self._fast = _fast_validator(at) if fast else None
 
     def problems(self, instance: Any, name: str = "", *, items: str = "") -> list[str]:
         """What is wrong with `instance`, one message per problem, each naming where.
@@ -153,6 +164,12 @@ class Schema:
         properties are named by their own names); `items`, when given, names the items of a
         top-level array ("item" gives "item 3: CustomerID is required").
         """
+        if self._fast is not None:
+            try:
+                if self._fast(instance):
+                    return []
+            except Exception:  # e.g. a lone surrogate or an integer beyond 64 bits: judged below
+                pass
         messages: dict[str, None] = {}
         for error in self._validator.iter_errors(instance):
             for message in _messages(error, name, items):
@@ -171,6 +188,122 @@ class Schema:
 @cache
 def schema_at(at: str) -> Schema:
     return Schema(at)
+
+
+@cache
+def body_schema_at(at: str) -> Schema:
+    """The schema of a request body: with the fast path (request bodies are the large values)."""
+    return Schema(at, fast=True)
+
+
+# --- the fast path: the same schemas as JSON Schema draft 4, for jsonschema-rs ------------------
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_NUMBER_FORMATS = frozenset({"int32", "int64", "float", "double"})
+
+
+def _draft4(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as draft 4 JSON Schema, as strict as `OAS30Validator` or stricter:
+    `nullable` adds "null" to `type`; int32/int64 become bounds on integers; the siblings of a
+    `$ref` (which draft 4 would ignore) are kept by moving the `$ref` into `allOf`."""
+    if not isinstance(node, Mapping):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, Mapping):
+            out[key] = {name: _draft4(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_VALUES and isinstance(value, Mapping):
+            out[key] = _draft4(value)
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_draft4(sub) for sub in value]
+        else:
+            out[key] = value
+    if out.get("nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    extra: list[Any] = []
+    if "$ref" in out and len(out) > 1:
+        extra.append({"$ref": out.pop("$ref")})
+    bounds = _INT_BOUNDS.get(str(out.get("format")))
+    if bounds is not None:
+        low, high = bounds
+        extra.append({"anyOf": [{"not": {"type": "integer"}}, {"minimum": low, "maximum": high}]})
+    if extra:
+        out["allOf"] = [*out.get("allOf", []), *extra]
+    return out
+
+
+def _draft4_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec with its component schemas and request bodies' schemas translated (`_draft4`)."""
+    out = dict(document)
+
+    def bodies(node: Any) -> Any:
+        if not isinstance(node, Mapping) or not isinstance(node.get("content"), Mapping):
+            return node
+        content = {
+            media: (
+                {**entry, "schema": _draft4(entry["schema"])}
+                if isinstance(entry, Mapping) and "schema" in entry
+                else entry
+            )
+            for media, entry in node["content"].items()
+        }
+        return {**node, "content": content}
+
+    components = dict(document.get("components") or {})
+    components["schemas"] = {k: _draft4(v) for k, v in (components.get("schemas") or {}).items()}
+    components["requestBodies"] = {k: bodies(v) for k, v in (components.get("requestBodies") or {}).items()}
+    out["components"] = components
+    paths: dict[str, Any] = {}
+    for path, item in (document.get("paths") or {}).items():
+        if isinstance(item, Mapping):
+            item = {
+                key: (
+                    {**op, "requestBody": bodies(op["requestBody"])}
+                    if isinstance(op, Mapping) and "requestBody" in op
+                    else op
+                )
+                for key, op in item.items()
+            }
+        paths[path] = item
+    out["paths"] = paths
+    return out
+
+
+@cache
+def _fast_registry() -> Any:
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - an optional speed-up
+        return None
+    if "discriminator" in json.dumps(spec(), default=str):
+        return None  # OAS30Validator picks a oneOf member by its discriminator; draft 4 cannot
+    return jsonschema_rs.Registry([(SPEC_URI, _draft4_document(spec()))], draft=jsonschema_rs.Draft4)
+
+
+def _fast_validator(at: str) -> Any:
+    registry = _fast_registry()
+    if registry is None:
+        return None
+    import jsonschema_rs
+
+    formats = {
+        name: (lambda value, name=name: bool(_FORMATS.conforms(value, name)))
+        for name in _FORMATS.checkers
+        if name not in _NUMBER_FORMATS
+    }
+    try:
+        validator = jsonschema_rs.Draft4Validator(
+            {"$ref": _uri(at)},
+            registry=registry,
+            formats=formats,
+            validate_formats=True,
+            ignore_unknown_formats=True,
+        )
+    except Exception:  # a schema jsonschema-rs cannot compile: OAS30Validator alone judges
+        return None
+    return validator.is_valid
 
 
 def _where(path: Sequence[str | int], name: str, items: str) -> str:
