@@ -138,6 +138,11 @@ def _create_body(customer: CustomerLike) -> CustomerCreate:
     return CustomerCreate.from_dict(data)
 
 
+def _update_body(customer: CustomerLike) -> CustomerUpdate:
+    # the path selects the record: a CustomerID in `customer` is not sent (the body is closed)
+    return CustomerUpdate.from_dict(_to_customer(customer).to_dict())
+
+
 def _check_id(customer_id: int, what: str = "customer_id") -> int:
     if isinstance(customer_id, bool) or not isinstance(customer_id, int) or customer_id < 1:
         raise ValueError(f"{what} must be a positive integer, not {customer_id!r}")
@@ -158,11 +163,6 @@ def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | B
     problems = update_problems(data)
     if problems or not isinstance(cid, int):
         written = cid if isinstance(cid, int) and not isinstance(cid, bool) else None
-def _update_body(customer: CustomerLike) -> CustomerUpdate:
-    # the path selects the record: a CustomerID in `customer` is not sent (the body is closed)
-    return CustomerUpdate.from_dict(_to_customer(customer).to_dict())
-
-
         return BulkFailure(index, written, 400, "; ".join(problems), sent=False)
     return BulkItem(index, cid, CustomerUpdateItem.from_dict(data))
 
