@@ -22,6 +22,7 @@ from conftest import API, SPEC, http
 from threedcart_mock.testing import MockServer
 
 SCHEMAS = "#/components/schemas/"
+JSON = "application/json"
 
 
 def _add_field(spec: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
@@ -476,6 +477,14 @@ def _stateless_spec() -> dict[str, Any]:
             "responses": {"204": {"description": "Deleted."}},
         }
     }
+    # a new method on a path whose other methods are stateful
+    spec["paths"]["/3dCartWebAPI/v1/Customers/{id}"]["patch"] = {
+        "operationId": "patchXTestCustomer",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {
+            "200": {"description": "Patched.", "content": {JSON: {"example": {"XTestPatched": True}}}}
+        },
+    }
     spec["paths"][XTEST_SPECIAL] = {
         "get": {
             "operationId": "getXTestSpecial",
@@ -509,6 +518,12 @@ def test_operations_without_a_handler_are_served_from_the_spec_and_listed_once(s
             assert op in listed[0]
         assert "GET /3dCartWebAPI/v1/Customers/{id}/XTestOrders (getXTestOrders)" in listed[0]
         assert "listCustomers" not in listed[0]
+        assert "PATCH /3dCartWebAPI/v1/Customers/{id} (patchXTestCustomer)" in listed[0]
+        assert client.patch("/Customers/3", json={"XTestAnything": 1}).json() == {"XTestPatched": True}
+        assert client.patch("/Customers/3").status_code == 200  # its body is optional
+        assert "must be a JSON object" in _error(client.patch("/Customers/3", json=[1]), 400)
+        allowed = set(client.options("/Customers/3").headers["allow"].split(", "))
+        assert {"GET", "PUT", "DELETE", "PATCH"} <= allowed
 
         r = client.get("/Customers/5/XTestOrders", params={"xtestpage": 1, "xteststatus": "open"})
         assert r.status_code == 200 and r.json() == ORDERS_EXAMPLE
@@ -777,3 +792,34 @@ def test_the_fast_path_judges_as_the_validator_does(tmp_path: Path) -> None:
     # OAS30Validator, only not to the fast path, which then leaves it to the validator.
     assert all("\\n" in item for item in found["slower"]), found["slower"]
     assert 30 < found["valid"] < found["checked"] - 100  # both kinds were tried
+
+
+def test_a_reference_to_nowhere_in_a_body_schema_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["paths"]["/3dCartWebAPI/v1/XTestNotes"] = {
+        "post": {
+            "operationId": "createXTestNote",
+            "requestBody": {
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"XTestItem": {"$ref": SCHEMAS + "XTestGone"}},
+                        }
+                    }
+                }
+            },
+            "responses": {"201": {"description": "Created."}},
+        }
+    }
+    env = {**os.environ, "THREEDCART_SPEC": str(_write(tmp_path, spec))}
+    result = subprocess.run(
+        [sys.executable, "-m", "threedcart_mock", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "XTestGone" in line

@@ -176,6 +176,16 @@ class Schema:
                 messages[message] = None
         return list(messages)
 
+    def self_check(self) -> None:
+        """Validate an example of the schema once: a `$ref` to nowhere or an unknown `type` raises
+        SpecError now (at start-up) rather than a 500 at the first request."""
+        try:
+            self.problems(example(self.node, self.at))
+        except SpecError:
+            raise
+        except Exception as exc:
+            raise SpecError(f"the schema at {self.at} cannot be used: {exc}") from None
+
     def check(self, instance: Any, name: str = "", *, items: str = "") -> str | None:
         """`problems` as one message, or None when the instance is valid."""
         found = self.problems(instance, name, items=items)
