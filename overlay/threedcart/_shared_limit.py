@@ -59,6 +59,18 @@ redis.call('SET', KEYS[1], string.format('%.6f', new_tat), 'PX', math.ceil((new_
 return {string.format('%.6f', wait), string.format('%.6f', new_tat - now)}
 """
 
+# KEYS[1]: the store's bucket. ARGV: interval. Gives back one reserved, unused slot.
+_RELEASE = """
+local interval = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0') - interval
+if tat > now then
+  redis.call('SET', KEYS[1], string.format('%.6f', tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
+end
+return 1
+"""
+
 _SECRET_QUERY = ("password", "ssl_password")
 
 
@@ -220,6 +232,7 @@ class SharedThrottle(Throttle):
         # asyncio clients, one per event loop (a client cannot outlive or change its loop)
         self._async: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Any]] = {}
         self._async_lock = threading.Lock()
+        self._releases: set[asyncio.Task[Any]] = set()  # slots being given back (kept from the GC)
 
     def __repr__(self) -> str:
         return f"SharedThrottle({self.shared!r}, key={self.key!r})"
@@ -266,6 +279,43 @@ class SharedThrottle(Throttle):
                 self._succeed(ahead, now)
                 return wait
         return super().reserve()
+
+    def release(self) -> None:
+        """Give back a reserved, unused slot: to Redis while it is up (best effort), else locally."""
+        if self._down:
+            super().release()
+            return
+        try:
+            client, _script = self.shared._redis()
+            client.eval(_RELEASE, 1, self.key, repr(self._interval))
+        except Exception as exc:  # the slot then drains with time, as any other
+            log.debug("threedcart: giving a slot back to Redis: %s", self.shared.redact(str(exc)))
+
+    def arelease(self) -> None:
+        """`release()` from asyncio code, while a cancellation unwinds: the Redis call runs as a
+        task of its own (awaiting here could be cancelled too)."""
+        if self._down:
+            super().release()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            with self._async_lock:
+                found = self._async.get(loop)
+            if found is None:
+                return
+            task = asyncio.ensure_future(found[0].eval(_RELEASE, 1, self.key, repr(self._interval)))
+        except Exception as exc:
+            log.debug("threedcart: giving a slot back to Redis: %s", self.shared.redact(str(exc)))
+            return
+        self._releases.add(task)
+        task.add_done_callback(self._released)
+
+    def _released(self, task: asyncio.Task[Any]) -> None:
+        self._releases.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug(
+                "threedcart: giving a slot back to Redis: %s", self.shared.redact(str(task.exception()))
+            )
 
     def _async_script(self) -> Any:
         """The GCRA script on this store's asyncio client for the running loop, made on first use."""

@@ -58,5 +58,18 @@ class Throttle:
         """`reserve()` for asyncio code: the in-process bucket never waits on I/O, so this never blocks."""
         return self.reserve()
 
+    def release(self) -> None:
+        """Give back a slot reserved and never used (its caller was cancelled while waiting for it).
+
+        The bucket's level drops by one request; later reservations keep the waits they were
+        given, so giving a slot back never lets more requests through than the bucket allows.
+        """
+        with self._lock:
+            self._tat -= self._interval
+
+    def arelease(self) -> None:
+        """`release()` from asyncio code (called while a cancellation unwinds: it never awaits)."""
+        self.release()
+
     async def aclose(self) -> None:
         """Release what the async path holds on the running event loop (nothing, here)."""
