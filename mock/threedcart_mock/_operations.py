@@ -183,8 +183,8 @@ def _parameters(nodes: Any, at: str) -> list[Parameter]:
         schema_ptr: str | None = None
         json_content = False
         if "schema" in node:
-            schema_node, schema_ptr = resolve(node["schema"], child(node_at, "schema"))
             schema_ptr = child(node_at, "schema")
+            schema_node, _ = resolve(node["schema"], schema_ptr)
         elif isinstance(node.get("content"), Mapping) and node["content"]:
             media = next(iter(node["content"]))
             media_node = node["content"][media]
