@@ -21,7 +21,10 @@ from threedcart._bulk import (
     BulkItem,
     BulkPlan,
     BulkResult,
+    ResultMismatch,
     attach_partial,
+    match_results,
+    named_id,
     partial_result,
 )
 from threedcart._pagination import (
@@ -151,8 +154,11 @@ def test_one_page_at_a_time_without_concurrency() -> None:
     assert pager.feed(PageRequest(10, 10, 0), ids(10, 19)) == list(range(11, 20))
     assert pager.requests() == [PageRequest(19, 10, 0)]
     assert pager.feed(PageRequest(19, 10, 0), ids(19, 23)) == [20, 21, 22, 23]
+    assert not pager.done  # a short page is not proof of the end: read on from its last record
+    assert pager.requests() == [PageRequest(23, 10, 0)]
+    assert pager.feed(PageRequest(23, 10, 0), page(23)) == []  # only that record: nothing follows
     assert pager.done and pager.requests() == []
-    assert (pager.pages_read, pager.step_backs, len(pager.seen)) == (3, 0, 23)
+    assert (pager.pages_read, pager.step_backs, len(pager.seen)) == (4, 0, 23)
 
 
 def test_concurrent_reading_guesses_pages_while_the_count_comes_then_stops_at_the_count() -> None:
@@ -260,9 +266,11 @@ def test_stale_epochs_and_answers_after_the_end_are_dropped() -> None:
     # an answer of epoch 0 (asked before the step back) counts for nothing, even a fatal one
     assert pager.feed(PageRequest(19, 10, 0), Answer(500, error=Refused("late"))) == []
     assert pager.requests() == [PageRequest(1, 10, 1)]
-    assert pager.feed(PageRequest(1, 10, 1), ids(1, 4)) == []  # all seen: a short page ends
-    assert pager.done and pager.pages_read == 2
-    assert pager.feed(PageRequest(1, 10, 1), Answer(500, error=Refused("after the end"))) == []
+    assert pager.feed(PageRequest(1, 10, 1), ids(1, 4)) == []  # all seen, short: read on from 4
+    assert pager.requests() == [PageRequest(4, 10, 1)]
+    assert pager.feed(PageRequest(4, 10, 1), page(4)) == []  # only record 4: the list ends there
+    assert pager.done and pager.pages_read == 3
+    assert pager.feed(PageRequest(4, 10, 1), Answer(500, error=Refused("after the end"))) == []
     assert pager.requests() == []
 
 
@@ -275,8 +283,10 @@ def test_pages_before_the_first_accepted_one_are_trusted() -> None:
     assert pager.feed(requests[1], ids(1, 10)) == list(range(1, 10))
     assert pager.step_backs == 0 and pager.pages_read == 2
     fresh: Pager[int] = Pager(10, key)
-    # an empty first page ends the list: offset 1 is always believed
+    # an empty first page ends the list once a count asked after it says 0
     assert step(fresh, 1, Answer(404, message="No records")) == []
+    assert not fresh.done and fresh.requests() == [COUNT] and fresh.requests() == []
+    assert fresh.feed(COUNT, Answer(200, total=0)) == []
     assert fresh.done and fresh.step_backs == 0
 
 
@@ -387,11 +397,13 @@ def test_order_is_judged_on_ids_only_and_warned_about_once(caplog: pytest.LogCap
     assert len(caplog.records) == 1 and caplog.records[0].levelno == logging.WARNING
 
 
-def test_a_full_page_does_not_end_the_list_and_a_short_one_does() -> None:
+def test_a_full_page_does_not_end_the_list_and_a_short_one_is_proven_by_the_next() -> None:
     pager: Pager[int] = Pager(3, key)
     step(pager, 1, page(1, 2, 3))
     assert not pager.done
     step(pager, 3, page(3, 4))
+    assert not pager.done
+    step(pager, 4, page(4))
     assert pager.done
 
 
@@ -407,7 +419,9 @@ def test_a_list_emptied_after_a_full_page_ends_on_an_empty_first_page() -> None:
     pager: Pager[int] = Pager(10, key)
     step(pager, 1, ids(1, 10))
     assert step(pager, 10, Answer(404)) == []  # nothing at 10 after a full page: check from the start
-    assert step(pager, 1, Answer(404)) == []  # nothing at all: offset 1 is believed
+    assert step(pager, 1, Answer(404)) == []  # nothing at all: believed once a count says so
+    assert pager.requests() == [COUNT]
+    assert pager.feed(COUNT, Answer(200, total=0)) == []
     assert pager.done and pager.step_backs == 1
 
 
@@ -418,7 +432,8 @@ def test_the_first_page_read_again_is_believed_even_if_all_new() -> None:
     # every record of the list was replaced: page 1 cannot have skipped anything before it
     assert step(pager, 1, ids(60, 69)) == list(range(60, 70))
     assert step(pager, 10, ids(69, 72)) == [70, 71, 72]
-    assert pager.done and pager.step_backs == 1 and pager.pages_read == 3
+    assert step(pager, 13, page(72)) == []  # positions 10-13 held 69-72: 72 alone at 13 ends it
+    assert pager.done and pager.step_backs == 1 and pager.pages_read == 4
 
 
 def contradicting(pager: Pager[int]) -> tuple[int, PaginationError]:
@@ -1441,3 +1456,64 @@ def test_batches_are_sent_in_order_and_an_empty_plan_ends_at_once() -> None:
     assert drive_plan(plan, bad=set()) == [[0, 1], [2], [3, 4, 5]]
     assert plan.next_batch() is None
     assert BulkPlan(iter([])).next_batch() is None
+
+
+# --- bulk results matched to the items by CustomerID ---------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("17", 17),
+        (17, 17),
+        ("2147483647", 2**31 - 1),
+        ("2147483648", None),
+        ("0", None),
+        (0, None),
+        (-3, None),
+        ("", None),
+        ("x", None),
+        ("²", None),
+        (" 17", None),
+        (True, None),
+        (None, None),
+        (17.0, None),
+    ],
+)
+def test_named_id_reads_the_customer_id_of_a_result(value: object, named: int | None) -> None:
+    assert named_id(value) == named
+
+
+@pytest.mark.parametrize(
+    ("sent", "named", "order"),
+    [
+        ([1, 2, 3], [1, 2, 3], [0, 1, 2]),
+        ([1, 2, 3, 4], [2, 4, 1, 3], [2, 0, 3, 1]),  # failures first
+        ([5, 5, 6], [6, 5, 5], [1, 2, 0]),  # an id sent twice: its results in order
+        ([1, 2], [None, None], [0, 1]),  # no result names an id: by position
+        ([], [], []),
+    ],
+)
+def test_results_are_matched_by_the_id_they_name(
+    sent: list[int], named: list[int | None], order: list[int]
+) -> None:
+    assert match_results(sent, named) == order
+
+
+@pytest.mark.parametrize(
+    ("sent", "named", "message"),
+    [
+        ([1, 2], [1], "1 results for 2 items"),
+        ([1], [1, 1], "2 results for 1 items"),
+        ([1, 2, 3], [1, 9, 3], "a result names CustomerID 9, which the batch does not hold"),
+        ([1, 2, 3], [1, 2, 2], "a result names CustomerID 2, 2 times for 1 item(s)"),
+        ([4, 4, 3], [4, 4, 4], "a result names CustomerID 4, 3 times for 2 item(s)"),
+        ([1, 2, 3], [9, 8, 3], "a result names CustomerID 8, which the batch does not hold"),
+        ([1, 2, 3], [1, None, 3], "result 2 names no CustomerID, others do"),
+        ([1, 2], [None, 2], "result 1 names no CustomerID, others do"),
+    ],
+)
+def test_results_that_cannot_be_matched_are_a_mismatch(
+    sent: list[int], named: list[int | None], message: str
+) -> None:
+    with pytest.raises(ResultMismatch) as info:
+        match_results(sent, named)
+    assert str(info.value) == message and isinstance(info.value, ValueError)

@@ -500,7 +500,26 @@ def test_list_limits_at_the_edges_are_sent(kind: str) -> None:
 def test_list_past_the_end_or_without_matches_is_empty(
     kind: str, answer: httpx.Response, offset: int
 ) -> None:
-    assert run(kind, Script(answer), lambda c: c.list(offset=offset)) == []
+    script = Script(answer, reply(200, {"TotalCount": 0}))
+    assert run(kind, script, lambda c: c.list(offset=offset, state="FL")) == []
+    # a 404 is confirmed with a count of the same filters first
+    counted = [{"countonly": "1", "state": "FL"}] if answer.status_code == 404 else []
+    assert [q for _, _, q in script.sent] == [
+        {"limit": "500", "offset": str(offset), "state": "FL"},
+        *counted,
+    ]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("answer", [reply(404), reply(404, error_body("No Customer records found"))])
+def test_list_of_a_404_whose_count_is_a_404_too_points_at_the_base_url(
+    kind: str, answer: httpx.Response
+) -> None:
+    script = Script(answer)
+    with pytest.raises(errors.NotFoundError) as info:
+        run(kind, script, lambda c: c.list(offset=3))
+    assert type(info.value) is errors.NotFoundError and "is base_url right" in info.value.message
+    assert [q for _, _, q in script.sent] == [{"limit": "500", "offset": "3"}, {"countonly": "1"}]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -909,7 +928,10 @@ def test_update_many_a_206_that_does_not_match_the_batch_raises(kind: str) -> No
     script = Script(reply(200, written("x")), reply(206, written("1")))
     with pytest.raises(errors.APIError) as info:
         run(kind, script, lambda c: c.update_many([{"CustomerID": i} for i in (1, 2, 3, 4)], batch_size=2))
-    assert type(info.value) is errors.APIError and info.value.status_code == 206
+    assert type(info.value) is errors.APIResponseValidationError and info.value.status_code == 206
+    assert info.value.message == (
+        "the service's answer to a bulk update of 2 does not match it: 1 results for 2 items"
+    )
     partial = info.value.partial_result  # type: ignore[attr-defined]
     assert partial.updated == [1, 2] and partial.batches == 2 and partial.failed == []
 
@@ -947,6 +969,42 @@ def test_update_many_a_404_without_messages_uses_the_status_text(kind: str) -> N
         (8, 404, "gone"),  # the answer's message where the item has none of its own
         (9, 404, "gone"),
         (10, 404, "Not Found"),  # the status text where the answer has none
+    ]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_update_many_matches_results_by_the_id_they_name_not_their_place(kind: str) -> None:
+    outcome = [
+        {"Key": "CustomerID", "Value": "4", "Status": "404", "Message": "Customer 4 not found"},
+        {"Key": "CustomerID", "Value": "2", "Status": "404", "Message": "Customer 2 not found"},
+        {"Key": "CustomerID", "Value": "3", "Status": "200", "Message": "ok"},
+        {"Key": "CustomerID", "Value": "1", "Status": "200", "Message": "ok"},
+    ]
+    gone = [
+        {"Key": "Error", "Value": "6", "Status": "404", "Message": "Customer 6 not found"},
+        {"Key": "Error", "Value": "5", "Status": "404", "Message": "Customer 5 not found"},
+    ]
+    unmatched = [  # names an id the batch does not hold: the answer's message for both, no guess
+        {"Key": "Error", "Value": "9", "Status": "404", "Message": "Customer 9 not found"},
+        {"Key": "Error", "Value": "7", "Status": "404", "Message": "Customer 7 not found"},
+    ]
+    script = Script(reply(206, outcome), reply(404, gone), reply(404, unmatched))
+    result = run(
+        kind,
+        script,
+        lambda c: c.update_many([{"CustomerID": i} for i in (1, 2, 3, 4, 5, 6)], batch_size=4),
+    )
+    result2 = run(kind, script, lambda c: c.update_many([{"CustomerID": i} for i in (7, 8)]))
+    assert result.updated == [1, 3]
+    assert [(f.customer_id, f.status, f.message) for f in result.failed] == [
+        (2, 404, "Customer 2 not found"),
+        (4, 404, "Customer 4 not found"),
+        (5, 404, "Customer 5 not found"),
+        (6, 404, "Customer 6 not found"),
+    ]
+    assert [(f.customer_id, f.message) for f in result2.failed] == [
+        (7, "Customer 9 not found; Customer 7 not found"),
+        (8, "Customer 9 not found; Customer 7 not found"),
     ]
 
 
@@ -1057,14 +1115,14 @@ def test_iter_reads_overlapping_pages_one_at_a_time(kind: str) -> None:
 def test_iter_defaults_to_pages_of_500(kind: str) -> None:
     script = Script(_listing(3))
     assert ids(run(kind, script, lambda c: c.iter())) == [1, 2, 3]
-    assert _pages(script) == [("1", "500")]
+    assert _pages(script) == [("1", "500"), ("3", "500")]  # the short page's end, proven
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_iter_of_a_group(kind: str) -> None:
     script = Script(_listing(2))
     assert ids(run(kind, script, lambda c: c.iter(group_id=4, page_size=5))) == [1, 2]
-    assert [p for _, p, _ in script.sent] == [f"{API}/CustomerGroups/4/Customers"]
+    assert [p for _, p, _ in script.sent] == [f"{API}/CustomerGroups/4/Customers"] * 2
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -1223,6 +1281,7 @@ def test_a_sync_run_counts_then_reads_the_window_of_the_store_clock(kind: str) -
         ("GET", f"{API}/Customers", {"countonly": "1"}),
         ("GET", f"{API}/Customers", {"limit": "3", "offset": "1", **window}),
         ("GET", f"{API}/Customers", {"limit": "3", "offset": "3", **window}),
+        ("GET", f"{API}/Customers", {"limit": "3", "offset": "4", **window}),
         ("GET", f"{API}/Customers", {"countonly": "1", **window}),
     ]
     assert repr(sync_run) == (
@@ -1299,7 +1358,7 @@ def test_a_sync_run_reads_again_while_the_window_counts_more(kind: str) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("countonly") == "1":
             return reply(200, {"TotalCount": next(counts)}, Date=STORE_DATE)
-        return reply(200, people(1, 2))
+        return _two_customers(request)
 
     holder: list[Any] = []
 
@@ -1310,7 +1369,15 @@ def test_a_sync_run_reads_again_while_the_window_counts_more(kind: str) -> None:
     script = Script(answer)
     assert ids(run(kind, script, call)) == [1, 2]  # each customer once across passes
     assert holder[0].passes == 2 and holder[0].complete is True and holder[0].exported == 2
-    assert _pages(script) == ["count", ("1", "500"), "count", ("1", "500"), "count"]
+    reading = [("1", "500"), ("2", "500")]
+    assert _pages(script) == ["count", *reading, "count", *reading, "count"]
+
+
+def _two_customers(request: httpx.Request) -> httpx.Response:
+    """A page of customers 1 and 2 (whatever a count says), from the offset asked for."""
+    offset, limit = int(request.url.params["offset"]), int(request.url.params["limit"])
+    page = [1, 2][offset - 1 : offset - 1 + limit]
+    return reply(200, people(*page)) if page else reply(400, error_body("Offset amount exceeds the total"))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -1402,9 +1469,10 @@ def test_a_400_of_an_undocumented_shape_still_ends_a_list_by_its_message(kind: s
     with pytest.raises(errors.BadRequestError) as info:
         run(kind, Script(reply(400, {"Message": "offset is not a number"})), lambda c: c.list(offset=2))
     assert info.value.message == "offset is not a number"
-    script = Script(reply(200, people(1, 2, 3)), exceeds)
+    script = Script(reply(200, people(1, 2, 3)), exceeds, exceeds, reply(200, {"TotalCount": 0}))
     assert ids(run(kind, script, lambda c: c.iter(page_size=3))) == [1, 2, 3]
-    assert _pages(script) == [("1", "3"), ("3", "3"), ("1", "3")]  # an end after a full page is verified
+    # an end after a full page is verified from the start, and nothing there by a count
+    assert _pages(script) == [("1", "3"), ("3", "3"), ("1", "3"), "count"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -1461,7 +1529,7 @@ def test_a_sync_run_that_cannot_prove_its_window_says_why(kind: str) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("countonly") == "1":
             return reply(200, {"TotalCount": 5}, Date=STORE_DATE)
-        return reply(200, people(1, 2))
+        return _two_customers(request)
 
     holder: list[Any] = []
 
@@ -1480,7 +1548,7 @@ def test_a_sync_run_that_cannot_prove_its_window_says_why(kind: str) -> None:
         == "the window still counts 5 customers after 1 reading(s), but the last reading found 2"
     )
     assert sync_run.estimate == 5 and sync_run.window.until == datetime(2026, 3, 1, 11, 59, 58, tzinfo=UTC)
-    assert len(script.requests) == 3
+    assert len(script.requests) == 4  # the count, pages 1 and 2 (the end of the short one), the count
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -94,10 +94,13 @@ def nowhere() -> Iterator[str]:
     server.shutdown()
 
 
-def test_a_bodiless_404_is_no_records_for_lists_and_an_error_for_count(nowhere: str) -> None:
+def test_a_404_everywhere_is_a_wrong_base_url_for_lists_and_for_count(nowhere: str) -> None:
     with threedcart.Store(secure_url="https://s", private_key="k", token="t", base_url=nowhere) as s:
-        assert s.customers.list() == []
-        assert list(s.customers.iter()) == []
+        # a list's 404 is "no records" only when a count of the same filters confirms it
+        with pytest.raises(errors.NotFoundError, match="base_url"):
+            s.customers.list()
+        with pytest.raises(errors.NotFoundError, match="base_url"):
+            list(s.customers.iter())
         with pytest.raises(errors.NotFoundError, match="base_url") as info:
             s.customers.count()
         assert info.value.status_code == 404

@@ -6,13 +6,18 @@ what to send next: when the service refuses a whole batch (400), the plan splits
 halves and sends those, down to the single items the service refuses, so one bad item
 costs about 2·log2(batch) requests and every other item is applied. `Store` and
 `AsyncStore` only send what it asks for and report each answer back.
+
+An answer's results are matched to the items sent by the CustomerID each result names in its
+`Value`, whatever their order (`match_results`); by position only when no result names one. A
+result that names an id the batch does not hold, names one more often than it was sent, or
+leaves an item without a result is a `ResultMismatch`, never a guess.
 """
 
 from __future__ import annotations
 
 import re
-from collections import deque
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -26,6 +31,52 @@ PARTIAL_RESULT = "partial_result"
 # The service names the refused item by its position in the body it received ("item 3: ..."),
 # which says nothing to the caller once the item is alone in its request.
 _ITEM_PREFIX = re.compile(r"^item \d+: ")
+_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only ("²".isdigit() is True)
+MAX_ID = 2**31 - 1
+
+
+class ResultMismatch(ValueError):
+    """The results of a bulk answer cannot be matched one to one with the items sent."""
+
+
+def named_id(value: object) -> int | None:
+    """The CustomerID a result's `Value` names (a string or an integer), or None if it names none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _ID.fullmatch(value):
+        number = int(value)
+    else:
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+def match_results(sent: Sequence[int], named: Sequence[int | None]) -> list[int]:
+    """For each item sent (its CustomerID, in order), the position of its result in the answer.
+
+    `named` holds the CustomerID each result names, in the answer's order (None: it names none).
+    Results are matched by id, the k-th result naming an id to the k-th item sent with it; only
+    when no result names an id, by position. Raises `ResultMismatch` when the answer holds
+    another number of results, names an id the batch does not hold or names one more often than
+    it was sent, or when only some results name an id.
+    """
+    if len(named) != len(sent):
+        raise ResultMismatch(f"{len(named)} results for {len(sent)} items")
+    unnamed = [i for i, cid in enumerate(named) if cid is None]
+    if len(unnamed) == len(named):
+        return list(range(len(sent)))
+    if unnamed:
+        raise ResultMismatch(f"result {unnamed[0] + 1} names no CustomerID, others do")
+    extra = Counter(named) - Counter(sent)
+    if extra:
+        cid, times = min(extra.items())
+        held = sent.count(cid)
+        what = "which the batch does not hold" if not held else f"{held + times} times for {held} item(s)"
+        raise ResultMismatch(f"a result names CustomerID {cid}, {what}")
+    # as many results as items and none left over: every item has its own
+    positions: dict[int | None, deque[int]] = {}
+    for position, cid in enumerate(named):
+        positions.setdefault(cid, deque()).append(position)
+    return [positions[cid].popleft() for cid in sent]
 
 
 @dataclass(frozen=True)

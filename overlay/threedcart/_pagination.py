@@ -17,9 +17,22 @@ page when it has no body) all mean "nothing at this offset". Such an answer, or 
 no known record, after a full page means the list shrank, so it is verified by stepping back
 rather than trusted. `page_size=1` leaves no room for overlap and is read as plain offset paging.
 
+A list ends only where the store proves it. The service may serve fewer records than `limit`
+asks for (a silent cap), so a short page is not the end by itself: the planner reads on from
+where it ended, and the list ends when that next page holds only the records it overlaps
+(nothing follows them), when an end answer comes where no overlap was possible, or when the
+page ends exactly at the count. A short page followed by more records was capped: that size is
+learned once and is a full page from then on. Nothing at offset 1 is believed only with a
+count of 0 (asked with the first page, or after it; a 404 count is raised: it suggests a wrong
+base URL). A service that keeps answering pages that reach past everything read without a new
+record (it ignores `offset`), or an empty first page while it counts records, ends in
+`PaginationError` within a bounded number of requests.
+
 `Store` and `AsyncStore` drive the same `Pager`: they send what `requests()` asks for (up to
 `concurrency` at once), feed each answer back in the order asked with `feed()`, yield what it
-returns, and drop the requests of an older `epoch`.
+returns, and drop the requests of an older `epoch`. `list()` reads one page with `one_page`
+and `confirmed_empty`; the CLI's export checks its number against the store's counts with
+`export_problem`.
 """
 
 from __future__ import annotations
@@ -43,6 +56,11 @@ OFFSET_EXCEEDS = "offset amount exceeds"
 
 MAX_FRUITLESS_STEPS = 64
 """Step-backs in a row without a new record before the planner gives up (a list that never holds still)."""
+MAX_STALE_PAGES = 8
+"""Pages in a row that reach past everything read yet hold no new record before the planner gives
+up (a service that ignores `offset` answers the same page forever)."""
+MAX_EMPTY_STARTS = 8
+"""Empty first pages, each contradicted by a count asked after it, before the planner gives up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +120,52 @@ def raise_for(answer: Answer[T]) -> None:
     raise ThreeDCartError(f"unexpected answer: HTTP {answer.status}")
 
 
+def one_page(answer: Answer[T], offset: int) -> list[T] | None:
+    """The records of one page (`list()`), [] where the list has nothing at this offset, or None
+    when a count must confirm a 404 first (the service's "no records", or a wrong base URL)."""
+    if classify(answer, offset) == "error":
+        raise_for(answer)
+    if answer.status == 404:
+        return None
+    return list(answer.records or ())
+
+
+def confirmed_empty(count: Answer[T]) -> list[T]:
+    """[] once a count answered for a 404 page; the count's error otherwise (a 404 count: base URL)."""
+    if count.total is None:
+        raise_for(count)
+    return []
+
+
+def export_needs_changes(exported: int, before: int, after: int) -> bool:
+    """Whether checking an export needs the number of records written during it (see `export_problem`)."""
+    return not exported == before == after
+
+
+def export_problem(exported: int, before: int, after: int, changed: int) -> str | None:
+    """Why `exported` distinct records cannot be a complete reading of a list the store counted
+    `before` the reading and `after` it; None when they can.
+
+    `changed` is how many of the records counted `after` were created or updated since the
+    reading began (more is safe). Every other record counted `after` was in the list, untouched,
+    from start to end, and a reading yields each such record: at least `after - changed`. A
+    reading yields nothing that was never in the list: at most `before + changed` (a record
+    created and removed again while read can exceed this; then the check fails safe).
+    """
+    low, high = after - changed, before + changed
+    if exported < low:
+        return (
+            f"the store counted {before} at the start and {after} at the end ({changed} of them written "
+            f"since): at least {low} were there throughout, but {exported} were read"
+        )
+    if exported > high:
+        return (
+            f"{exported} were read, more than the {before} counted at the start and the {changed} "
+            "written since"
+        )
+    return None
+
+
 class SeenIds:
     """The set of ids yielded so far: 8 bytes per id while ids increase, a set for the rest."""
 
@@ -141,6 +205,7 @@ class Pager(Generic[T]):
     prove nothing). With `concurrency > 1` the planner asks for the count together with the
     first pages and keeps up to `concurrency` pages in flight, but no further than the count
     reaches: pages past the end are harmless (their answers are dropped) yet cost requests.
+    While a short page's end is unproven, one page is in flight at a time.
     """
 
     def __init__(
@@ -167,12 +232,23 @@ class Pager(Generic[T]):
         self.pages_read = 0
         self.step_backs = 0
         self.unordered = False
+        self.full = page_size
+        """The records of a full page: `page_size`, or the service's cap once learned."""
+        self.cap: int | None = None
+        """The most records the service serves in a page, once a capped page was seen."""
         self._want_count = concurrency > 1
         self._next_offset = 1
         self._in_flight = 0
         self._verified = False  # a page has been accepted: later pages must connect to it
         self._back = self.stride
         self._fruitless = 0
+        # (last position, length) of a short page not yet proven the end
+        self._short: tuple[int, int] | None = None
+        self._end_at: int | None = None  # where an end answer proves the end (past a page of one record)
+        self._reach = 0  # the furthest position an accepted page reached
+        self._stale = 0
+        self._empty_starts = 0
+        self._recount = False  # nothing at offset 1: waiting for a count to believe it
 
     # --- what to send ------------------------------------------------------------------
     def requests(self) -> list[Request]:
@@ -183,6 +259,8 @@ class Pager(Generic[T]):
         if self._want_count:
             self._want_count = False
             out.append(COUNT)
+        if self._recount:
+            return out
         while self._in_flight < self.concurrency and self._may_ask(self._next_offset):
             out.append(PageRequest(self._next_offset, self.page_size, self.epoch))
             self._in_flight += 1
@@ -194,6 +272,8 @@ class Pager(Generic[T]):
             return True  # the page the reading needs next
         if self.concurrency == 1:
             return False
+        if self._short is not None or self._empty_starts:
+            return False  # where (or whether) the next page starts depends on the one in flight
         if self.total is None:  # the count is on its way: guess a few pages with it
             return self._in_flight < self.concurrency - 1
         return offset <= self.total
@@ -202,10 +282,7 @@ class Pager(Generic[T]):
     def feed(self, request: Request, answer: Answer[T]) -> list[T]:
         """The records of `answer` to yield; raises the answer's error when it is fatal."""
         if isinstance(request, CountRequest):
-            if answer.total is None:
-                raise_for(answer)
-            self.total = answer.total
-            return []
+            return self._counted(answer)
         if request.epoch != self.epoch or self.done:
             return []  # asked before a step back, or past the end: never fatal
         self._in_flight -= 1
@@ -220,30 +297,116 @@ class Pager(Generic[T]):
         assert records is not None  # classify() said "page"
         keys = [self.key(r) for r in records]
         self._check_order(keys)
-        if not trusted and not any(k is not None and k in self.seen for k in keys):
+        known = [k is not None and k in self.seen for k in keys]
+        if not trusted and not any(known):
             if all(k is None for k in keys):
                 pass  # nothing to check against: accept
             else:
                 self._step_back(request.offset)
                 return []
+        # Only records already read, no more of them than the overlap, after an accepted page:
+        # the page that ended on them is followed by nothing.
+        proves_end = self._verified and len(records) <= self.overlap and all(known)
         self.pages_read += 1
         self._verified = True
         self._back = self.stride
         fresh = [r for r, k in zip(records, keys, strict=True) if k is None or self.seen.add(k)]
         if fresh:
             self._fruitless = 0
-        if len(records) < self.page_size:
+            self._stale = 0
+            self._empty_starts = 0
+        if proves_end:
             self.done = True
+            return fresh
+        last = request.offset + len(records) - 1
+        short, self._short, self._end_at = self._short, None, None
+        if short is not None and self.cap is None and last > short[0] and len(records) <= short[1]:
+            # more records after a short page, and never more than it held: it was capped
+            self._learn_cap(short[1], request.offset)
+        if not fresh and last > self._reach:
+            self._stale += 1
+            if self._stale > MAX_STALE_PAGES:
+                raise PaginationError(
+                    f"the service answered {self._stale} pages in a row that reach past every record "
+                    "read yet hold no new one (does it ignore offset?)"
+                )
+        self._reach = max(self._reach, last)
+        if len(records) < self.full:
+            self._short_page(last, len(records))
         return fresh
 
+    def _counted(self, answer: Answer[T]) -> list[T]:
+        if answer.total is None:
+            raise_for(answer)
+        self.total = answer.total
+        if self._recount:
+            self._recount = False
+            if self.total == 0:
+                self.done = True  # nothing at offset 1, and the store counts nothing: empty
+                return []
+            self._empty_starts += 1
+            if self._empty_starts > MAX_EMPTY_STARTS:
+                raise PaginationError(
+                    f"the first page came back empty {self._empty_starts} times while the store "
+                    f"counted {self.total} matching records"
+                )
+            log.debug("paging: nothing at offset 1 but a count of %d; reading it again", self.total)
+        return []
+
+    def _short_page(self, last: int, length: int) -> None:
+        """A page of fewer records than a full one ended at position `last`: prove its end."""
+        if self.total is not None and last == self.total:
+            self.done = True  # the count agrees: nothing lies after this page
+            return
+        # Read on from where the page ended, overlapping its last record: more records there
+        # mean the page was capped; only the overlapped record means the list ends with it.
+        # A page of one record leaves nothing to overlap: the offset after it must answer "end".
+        overlap = min(self.overlap, length - 1)
+        following = last + 1 - overlap
+        self._short = (last, length)
+        self._end_at = following if overlap == 0 else None
+        self._replan(following)
+
+    def _learn_cap(self, cap: int, offset: int) -> None:
+        """The page at `offset`, alone in flight, showed that the service serves at most `cap` records."""
+        self.cap = self.full = cap
+        self.overlap = min(self.overlap, cap - 1)
+        self.stride = self._back = cap - self.overlap
+        self._next_offset = offset + self.stride
+        log.info(
+            "paging: the service serves at most %d records a page (%d were asked for); reading on by %d",
+            cap,
+            self.page_size,
+            self.stride,
+        )
+
+    def _replan(self, offset: int) -> None:
+        if self._in_flight:  # pages asked after this one start at the wrong offsets
+            self.epoch += 1
+            self._in_flight = 0
+        self._next_offset = offset
+
     def _ended(self, offset: int, trusted: bool) -> list[T]:
-        if trusted:
+        if offset == 1:
+            return self._empty_start()
+        if trusted or offset == self._end_at:
             self.done = True
             return []
         # Nothing at this offset although the page before it was full: the list shrank in
         # front of us. Never believed without a page that connects; a service whose pages
         # keep contradicting themselves ends in PaginationError, not in a silent end.
         self._step_back(offset)
+        return []
+
+    def _empty_start(self) -> list[T]:
+        """Nothing at offset 1: the list is empty only if a count asked now says so (a wrong
+        base URL answers 404 everywhere, and a service may answer one empty page by mistake)."""
+        if self.total == 0:
+            self.done = True  # the count asked with the first page agrees
+            return []
+        self._short = self._end_at = None
+        self._recount = self._want_count = True
+        self._replan(1)
         return []
 
     def _step_back(self, offset: int) -> None:
@@ -256,6 +419,7 @@ class Pager(Generic[T]):
         self.step_backs += 1
         self.epoch += 1
         self._in_flight = 0
+        self._short = self._end_at = None
         self._next_offset = max(1, offset - self._back)
         self._back *= 2
         log.debug("paging: list changed before offset %d; re-reading from %d", offset, self._next_offset)

@@ -40,9 +40,27 @@ from threedcart_customers_client.models import (
 )
 from threedcart_customers_client.types import Response
 
-from ._bulk import BulkFailure, BulkItem, BulkPlan, BulkResult, attach_partial
+from ._bulk import (
+    BulkFailure,
+    BulkItem,
+    BulkPlan,
+    BulkResult,
+    ResultMismatch,
+    attach_partial,
+    match_results,
+    named_id,
+)
 from ._constants import MAX_BULK_BATCH, MAX_PAGE_SIZE, PAGE_OVERLAP
-from ._pagination import Answer, CountRequest, Pager, PageRequest, Request, classify, raise_for
+from ._pagination import (
+    COUNT,
+    Answer,
+    CountRequest,
+    Pager,
+    PageRequest,
+    Request,
+    confirmed_empty,
+    one_page,
+)
 from ._params import UPDATED_SINCE, Filters, query_params
 from ._rows import update_problems, warn_deprecated
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_PASSES, SyncCore, SyncWindow, http_date
@@ -198,20 +216,31 @@ def _record_batch(
     status = int(detailed.status_code)
     if status == 200:
         result.updated.extend(item.customer_id for item in batch)
-    elif status == 206 and isinstance(parsed, list) and len(parsed) == len(batch):
-        for item, outcome in zip(batch, parsed, strict=True):
+    elif status == 206 and isinstance(parsed, list):
+        try:
+            order = _result_order(batch, parsed)
+        except ResultMismatch as exc:
+            raise APIResponseValidationError(
+                f"the service's answer to a bulk update of {len(batch)} does not match it: {exc}",
+                response=raw,
+            ) from None
+        for item, position in zip(batch, order, strict=True):
+            outcome = parsed[position]
             assert isinstance(outcome, WriteResult)
             if outcome.status.startswith("2"):
                 result.updated.append(item.customer_id)
             else:
                 code = int(outcome.status) if outcome.status.isdigit() else 0
                 result.failed.append(BulkFailure(item.index, item.customer_id, code, outcome.message))
-    elif status == 404:  # none of the batch exists
-        per_item = isinstance(parsed, list) and len(parsed) == len(batch)
+    elif status == 404:  # none of the batch exists: only the messages are per item
+        try:
+            per_item = _result_order(batch, parsed) if isinstance(parsed, list) else None
+        except ResultMismatch:
+            per_item = None  # the answer's own message for every item rather than a guess
         for n, item in enumerate(batch):
             message = _message(raw)
-            if per_item:
-                error = parsed[n]  # type: ignore[index]
+            if per_item is not None:
+                error = parsed[per_item[n]]  # type: ignore[index]
                 if isinstance(error, Error) and isinstance(error.message, str):
                     message = error.message
             result.failed.append(BulkFailure(item.index, item.customer_id, status, message))
@@ -221,6 +250,11 @@ def _record_batch(
     else:
         raise api_error(raw)
     plan.answered(batch)
+
+
+def _result_order(batch: list[BulkItem[CustomerUpdateItem]], results: list[Any]) -> list[int]:
+    """The position of each item's result: by the CustomerID each names, by position if none does."""
+    return match_results([item.customer_id for item in batch], [named_id(r.value) for r in results])
 
 
 def _bodiless_answer(exc: APIError) -> tuple[Response[Any], httpx.Response]:
@@ -274,14 +308,6 @@ def _failed_answer(exc: ThreeDCartError) -> Answer[Customer]:
     if isinstance(exc, APIError):
         return Answer(exc.status_code, message=_body_message(exc.response), error=exc)
     return Answer(0, error=exc)
-
-
-def _page_of(answer: Answer[Customer], offset: int) -> Page:
-    """One page for `list()`: the records, or [] where the list has nothing at this offset."""
-    kind = classify(answer, offset)
-    if kind == "error":
-        raise_for(answer)
-    return list(answer.records or ())
 
 
 def _count_of(detailed: Response[Any], raw: httpx.Response) -> int:
@@ -454,13 +480,17 @@ class Customers(_CustomersBase):
         """One page of customers: `limit` (1..500) from the 1-based `offset`, in the service's order.
 
         A page past the end, or no match at all, is `[]` (the API answers 404 or 400 there,
-        with or without a body). `group_id` lists one customer group's customers.
+        with or without a body). A 404 is confirmed with a count first: a count that is a 404
+        too raises `NotFoundError` (the request never reached the API: is `base_url` right?).
+        `group_id` lists one customer group's customers.
         """
         self = self._timed(timeout)
         _validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        answer = self._fetch(group_id, params, PageRequest(offset, limit, 0))
-        return _page_of(answer, offset)
+        page = one_page(self._fetch(group_id, params, PageRequest(offset, limit, 0)), offset)
+        if page is None:
+            page = confirmed_empty(self._fetch(group_id, params, COUNT))
+        return page
 
     def _fetch(self, group_id: int | None, params: dict[str, Any], request: Request) -> Answer[Customer]:
         """One planned request, its answer or failure as an `Answer` (never raises an API error)."""
@@ -694,8 +724,10 @@ class AsyncCustomers(_CustomersBase):
         self = self._timed(timeout)
         _validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        answer = await self._fetch(group_id, params, PageRequest(offset, limit, 0))
-        return _page_of(answer, offset)
+        page = one_page(await self._fetch(group_id, params, PageRequest(offset, limit, 0)), offset)
+        if page is None:
+            page = confirmed_empty(await self._fetch(group_id, params, COUNT))
+        return page
 
     async def _fetch(
         self, group_id: int | None, params: dict[str, Any], request: Request

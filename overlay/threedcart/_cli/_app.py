@@ -31,7 +31,8 @@ from threedcart_customers_client.spec import LIST_FILTERS
 from .._bulk import partial_result
 from .._client import Store, store_zone
 from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_STORE_TIMEZONE, ENV_TOKEN
-from .._params import Filters
+from .._pagination import export_needs_changes, export_problem
+from .._params import STORE_TIME_FORMAT, Filters, store_time
 from .._rows import (
     FIELDS,
     ImportEncodingError,
@@ -41,9 +42,10 @@ from .._rows import (
     RowFailure,
     read_rows,
 )
-from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, MIN_LAG, SyncWindow, parse_watermark
+from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, MIN_LAG, SyncWindow, local_range, parse_watermark
 from ..errors import ThreeDCartError
 from ._output import (
+    Sink,
     atomic_output,
     clean,
     csv_row,
@@ -507,13 +509,46 @@ def _format_of(path: Path, given: FileFormat | None) -> FileFormat:
 
 
 @contextmanager
-def _output_stream(output: Path) -> Iterator[TextIO]:
+def _output_sink(output: Path) -> Iterator[tuple[TextIO, Sink | None]]:
+    """Standard output (no sink), or a temporary file beside `output` that the sink names at the end."""
     if str(output) == "-":
         with stdout_stream() as stream:
-            yield stream
+            yield stream, None
     else:
-        with atomic_output(output) as stream:
-            yield stream
+        with deferred_output(output.parent, prefix=f".{output.name}.") as sink:
+            yield sink.stream, sink
+
+
+EXPORT_CLOCK_MARGIN = timedelta(minutes=10)
+"""How far the store's clock may be behind this machine's for the export check to stay exact."""
+
+
+def _counted(store: Store, filters: Filters) -> tuple[int, datetime]:
+    """The store's count of `filters`, and this machine's clock just before it was asked."""
+    moment = datetime.now(UTC)
+    return store.customers.count(**filters), moment
+
+
+def _written_since(store: Store, filters: Filters, start: datetime, end: datetime) -> int:
+    """How many customers matching `filters` were created or updated from `start` to `end` or
+    later, by their store-local last-update time (more is safe: it only widens the check).
+
+    `start` is this machine's clock, moved back by `EXPORT_CLOCK_MARGIN` for a store clock behind
+    it; on a fall-back night, from the earliest local time the instants up to `end` can carry."""
+    tz = store.store_tz
+    low, _ = local_range(start - EXPORT_CLOCK_MARGIN, end, tz)
+    assert low is not None
+    since, until = filters.get("updated_since"), filters.get("updated_until")
+    if until is not None and _store_local(until, tz, end_of_day=True) < low:
+        return 0  # the filter's window closed before the export began: nothing can enter it
+    recent = dict(filters)
+    if since is None or _store_local(since, tz) < low:
+        recent["updated_since"] = low  # naive: store time
+    return store.customers.count(**typing.cast(Filters, recent))
+
+
+def _store_local(value: Any, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
+    return datetime.strptime(store_time(value, tz, end_of_day=end_of_day), STORE_TIME_FORMAT)
 
 
 def _export(
@@ -525,9 +560,15 @@ def _export(
     label: str,
     raw_csv: bool,
 ) -> int:
-    total = store.customers.count(**filters)
+    """Export, then check the number of customers against the store's counts before and after
+    (`export_problem`): an export that cannot be complete never replaces `output`; it is kept
+    as OUTPUT.incomplete and the command exits 1."""
+    total, start = _counted(store, filters)
     started = time.perf_counter()
-    with _progress(label) as progress, _output_stream(output) as stream:
+    problem: str | None = None
+    existed = output.exists() if str(output) != "-" else False
+    incomplete = output.with_name(output.name + ".incomplete")
+    with _progress(label) as progress, _output_sink(output) as (stream, sink):
         task = progress.add_task(label, total=total)
         n = _write_stream(
             store.customers.iter(concurrency=concurrency, **filters),
@@ -536,6 +577,16 @@ def _export(
             lambda: progress.advance(task),
             raw_csv=raw_csv,
         )
+        after, end = _counted(store, filters)
+        if export_needs_changes(n, total, after):
+            problem = export_problem(n, total, after, _written_since(store, filters, start, end))
+        if sink is not None:
+            sink.keep(output if problem is None else incomplete)
+    if problem is not None:
+        if sink is None:
+            raise CLIError(f"export incomplete: {problem}; {n} customers were written to standard output")
+        kept = f"{output} keeps its previous export" if existed else f"{output} was not written"
+        raise CLIError(f"export incomplete: {problem}; {n} customers written to {incomplete}; {kept}")
     seconds = time.perf_counter() - started
     rate = n / seconds if seconds > 0 else float(n)
     where = "standard output" if str(output) == "-" else str(output)
@@ -561,6 +612,10 @@ def export_cmd(
     filters: Filters,
 ) -> None:
     """Stream every matching customer to a file, with a progress bar on stderr.
+
+    The store counts the customers before and after the export. An export whose number cannot
+    be complete by those counts (and the customers written meanwhile) never replaces the file:
+    it is written to FILE.incomplete and the command exits 1.
 
     Example: threedcart customers export --output customers.jsonl --concurrency 4
     """

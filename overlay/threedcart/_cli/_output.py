@@ -244,9 +244,9 @@ class Sink:
 
 
 @contextmanager
-def deferred_output(folder: Path) -> Iterator[Sink]:
+def deferred_output(folder: Path, prefix: str = ".threedcart-sync.") -> Iterator[Sink]:
     """Like `atomic_output`, for a file in `folder` whose name is chosen once it is written."""
-    with _temporary(folder, ".threedcart-sync.", _mode_for(folder / ".threedcart-sync.new")) as (stream, tmp):
+    with _temporary(folder, prefix, _mode_for(folder / f"{prefix}new")) as (stream, tmp):
         sink = Sink(stream, tmp)
         try:
             yield sink
