@@ -181,7 +181,7 @@ def test_import_reports_every_failed_row(fresh: MockServer, tmp_path: Path) -> N
 def test_exit_codes_and_messages(seeded: MockServer, tmp_path: Path) -> None:
     missing = run(None, "customers", "count", THREEDCART_SECURE_URL="https://x", THREEDCART_PRIVATE_KEY="k")
     assert missing.returncode == 1
-    assert missing.stderr.strip() == "error: THREEDCART_TOKEN is not set (or pass --token)"
+    assert missing.stderr.strip() == "error: THREEDCART_TOKEN is not set (or pass --token or --token-file)"
     assert "Traceback" not in missing.stderr
     via_options = run(
         None,

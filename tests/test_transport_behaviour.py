@@ -687,7 +687,12 @@ def test_async_without_timeouts_an_attempt_may_take_its_time() -> None:
         ("GET", [httpx.ReadError("reset"), httpx.ConnectError("refused"), 200], True),
         ("DELETE", [httpx.RemoteProtocolError("reset"), 404], True),
         ("POST", [httpx.ConnectError("refused"), 201], False),
-        ("POST", [429, 201], True),
+        # a 429 is a refusal: that attempt did nothing; a 5xx may come after the work was done
+        ("POST", [429, 201], False),
+        ("DELETE", [429, 404], False),
+        ("DELETE", [429, 429, 404], False),
+        ("DELETE", [500, 404], True),
+        ("DELETE", [httpx.ReadTimeout("slow"), 429, 404], True),
     ],
 )
 def test_an_answer_after_a_retry_says_whether_an_earlier_attempt_may_have_landed(

@@ -35,6 +35,7 @@ from .errors import (
     PaginationError,
     RateLimitError,
     ServerError,
+    StoreClosedError,
     ThreeDCartError,
     UnsupportedMediaTypeError,
 )
@@ -69,6 +70,7 @@ __all__ = [  # noqa: RUF022 -- plain sorted() order, which tests/test_sdk_units.
     "ServerError",
     "SharedRateLimit",
     "Store",
+    "StoreClosedError",
     "SyncRun",
     "SyncWindow",
     "ThreeDCartError",

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from ._secrets import scrub
+
 T = TypeVar("T")
 
 MAX_SPLITS_PER_BATCH = 32
@@ -93,6 +95,10 @@ class BulkFailure:
     message: str
     sent: bool = True
     """False when the SDK refused the item before sending it (it breaks the spec's schema)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.message, str):  # the service's own words, which may echo a credential
+            object.__setattr__(self, "message", scrub(self.message))
 
 
 @dataclass

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import ipaddress
 import logging
+import math
 import os
 import platform
 import ssl
 import sys
+import threading
 import urllib.request
 import warnings
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Self
@@ -19,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from threedcart_customers_client import AuthenticatedClient
 
+from . import _secrets
 from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -35,7 +42,7 @@ from ._constants import (
     STORE_TIMEZONE,
 )
 from ._resources import AsyncCustomers, Customers, aremember_response, remember_response
-from ._shared_limit import ENV_RATE_LIMIT_URL, SharedRateLimit
+from ._shared_limit import ENV_RATE_LIMIT_URL, SharedRateLimit, _secrets_of
 from ._throttle import RateLimit, Throttle
 from ._transport import (
     AsyncRetryTransport,
@@ -45,6 +52,7 @@ from ._transport import (
     TimeoutLike,
     deadline_transport,
 )
+from .errors import StoreClosedError
 
 VerifyLike = bool | str | ssl.SSLContext
 ProxyLike = str | httpx.URL | httpx.Proxy
@@ -126,18 +134,42 @@ def _ssl_context(verify: VerifyLike) -> ssl.SSLContext | bool:
     )
 
 
+def _proxy(value: ProxyLike, what: str = "proxy") -> httpx.Proxy:
+    """`value` as an `httpx.Proxy`, its password registered as a secret; errors name `what`."""
+    if isinstance(value, httpx.Proxy):
+        proxy = value
+    elif isinstance(value, str | httpx.URL):
+        _secrets.register(_secrets_of(str(value)))
+        try:
+            proxy = httpx.Proxy(value)
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise ValueError(
+                f"{what} is not a proxy URL such as http://host:3128 ({_secrets.scrub(str(exc))})"
+            ) from None
+    else:
+        raise TypeError(
+            f"{what} must be a URL (str or httpx.URL) or an httpx.Proxy, not {type(value).__name__}"
+        )
+    if proxy.auth is not None:
+        user, password = proxy.auth
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        _secrets.register([password, basic])
+    return proxy
+
+
 def _proxy_for(base_url: str, proxy: ProxyLike | None, trust_env: bool) -> httpx.Proxy | None:
     """The proxy for the store's one host: `proxy=`, else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY unless NO_PROXY."""
     if proxy is not None:
-        return proxy if isinstance(proxy, httpx.Proxy) else httpx.Proxy(proxy)
+        return _proxy(proxy)
     if not trust_env:
         return None
     parts = urlsplit(base_url)
     if urllib.request.proxy_bypass_environment(parts.hostname or ""):  # type: ignore[attr-defined]
         return None
     found = urllib.request.getproxies_environment()
-    url = found.get(parts.scheme) or found.get("all")
-    return httpx.Proxy(url) if url else None
+    scheme = parts.scheme if found.get(parts.scheme) else "all"
+    url = found.get(scheme)
+    return _proxy(url, f"the {scheme}_proxy environment variable") if url else None
 
 
 @dataclass(frozen=True, repr=False)
@@ -169,16 +201,22 @@ def _base_url(url: str) -> str:
 
 def _timeout(value: TimeoutLike) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
+        for phase, seconds in value.as_dict().items():
+            # None is httpx's "no limit"; an infinite number overflows the socket layer at the first call
+            if seconds is not None and (not seconds > 0 or not math.isfinite(seconds)):
+                raise ValueError(
+                    f"timeout: its {phase} phase must be None or a finite number of seconds above 0, "
+                    f"not {seconds}"
+                )
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"timeout must be seconds (a number) or an httpx.Timeout, not {type(value).__name__}")
-    if not value > 0:
-        raise ValueError(f"timeout must be more than 0 seconds, not {value}")
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError(f"timeout must be a finite number of seconds above 0, not {value}")
     return httpx.Timeout(value)
 
 
 class _BaseStore:
-    client: AuthenticatedClient
     _call_options: CallOptions | None
 
     def __init__(
@@ -204,6 +242,8 @@ class _BaseStore:
             _check_credential("private_key", private_key),
             _check_credential("token", token),
         )
+        # from here on, these values are scrubbed from every error, message and log line
+        _secrets.register([self._credentials.private_key, self._credentials.token])
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be a whole number, 0 or more, not {max_retries!r}")
         if (
@@ -214,6 +254,13 @@ class _BaseStore:
             raise ValueError(
                 f"max_response_bytes must be a positive whole number, not {max_response_bytes!r}"
             )
+        if not isinstance(store_timezone, str | tzinfo):
+            raise TypeError(
+                "store_timezone must be an IANA zone name (e.g. America/New_York) or a tzinfo, "
+                f"not {type(store_timezone).__name__}"
+            )
+        if not isinstance(base_url, str):
+            raise TypeError(f"base_url must be a string, not {type(base_url).__name__}")
         self.base_url = _base_url(base_url)
         self.timeout = _timeout(timeout)
         self.max_retries = max_retries
@@ -226,8 +273,17 @@ class _BaseStore:
             _warn_once("threedcart: TLS verification is off (verify=False): credentials can be intercepted")
         if self.base_url.startswith("http://") and not _loopback(host):
             _warn_once(f"threedcart: {self.base_url} is plain http://: credentials travel unencrypted")
+        if not isinstance(trust_env, bool):
+            raise TypeError(f"trust_env must be True or False, not {type(trust_env).__name__}")
         self._proxy = _proxy_for(self.base_url, proxy, trust_env)
         self._inner_transport = transport
+        if rate_limit is not None and not isinstance(rate_limit, bool | RateLimit | SharedRateLimit):
+            raise TypeError(
+                "rate_limit must be True, False, None, a RateLimit or a SharedRateLimit, "
+                f"not {type(rate_limit).__name__}"
+            )
+        if isinstance(rate_limit, SharedRateLimit):
+            _secrets.register(rate_limit._secrets)
         if rate_limit is None:  # on by default where the documented limit applies
             rate_limit = host == PRODUCTION_HOST
         self.rate_limit: RateLimit | SharedRateLimit | None = (
@@ -289,9 +345,14 @@ class _BaseStore:
         timeout = os.environ.get(ENV_TIMEOUT, "").strip()
         if timeout and "timeout" not in overrides:
             try:
-                values["timeout"] = float(timeout)
+                seconds = float(timeout)
             except ValueError:
-                raise ValueError(f"{ENV_TIMEOUT} must be seconds, e.g. 30") from None
+                seconds = math.nan
+            if not seconds > 0 or not math.isfinite(seconds):
+                raise ValueError(
+                    f"{ENV_TIMEOUT} must be a finite number of seconds above 0, e.g. 30, not {timeout!r}"
+                )
+            values["timeout"] = seconds
         zone = os.environ.get(ENV_STORE_TIMEZONE, "").strip()
         if zone and "store_timezone" not in overrides:
             values["store_timezone"] = store_zone(zone, ENV_STORE_TIMEZONE)
@@ -335,6 +396,23 @@ class _BaseStore:
 
     def _bind_resources(self) -> None:
         raise NotImplementedError
+
+    @property
+    def client(self) -> AuthenticatedClient:
+        """The generated `threedcart_customers_client` client, sharing this store's connections,
+        retries and rate limit, for raw calls."""
+        raise NotImplementedError
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the store (the one a `with_options` view came from) has been closed."""
+        raise NotImplementedError
+
+    def _ensure_open(self) -> None:
+        if self.is_closed:
+            raise StoreClosedError(
+                f"this {type(self).__name__} is closed (close() or the end of its with block); make a new one"
+            )
 
     def _generated_client(self) -> AuthenticatedClient:
         # The credentials live in the httpx client's headers only, never in this attrs
@@ -384,7 +462,18 @@ class Store(_BaseStore):
             transport=transport,
             event_hooks={"response": [remember_response]},
         )
-        self.client = self._generated_client().set_httpx_client(self._http)
+        self._client = self._generated_client().set_httpx_client(self._http)
+
+    @property
+    def client(self) -> AuthenticatedClient:
+        """The generated `threedcart_customers_client` client, sharing this store's connections,
+        retries and rate limit, for raw calls."""
+        return self._client
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the store (the one a `with_options` view came from) has been closed."""
+        return self._http.is_closed
 
     def _bind_resources(self) -> None:
         self.customers = Customers(self)
@@ -401,38 +490,136 @@ class Store(_BaseStore):
         self.close()
 
 
+class _LoopClients:
+    """An `AsyncStore`'s httpx clients, one per event loop it is used on.
+
+    An asyncio connection pool belongs to the loop it first ran on: once that loop has ended
+    (`asyncio.run()` returned), its connections are unusable from any other. The client made
+    with the store serves the first loop that uses it; any other loop gets its own on first
+    use. Each is closed as its loop shuts down (`asyncio.run()` closes the loop's open async
+    generators, and one of them holds the client), and then forgotten. Shared by a store and
+    its views.
+    """
+
+    def __init__(self, make: Callable[[], tuple[httpx.AsyncClient, AuthenticatedClient]]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._by_loop: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AuthenticatedClient]] = {}
+        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+        self.latest = make()
+        self._unbound: tuple[httpx.AsyncClient, AuthenticatedClient] | None = self.latest
+        self.closed = False
+
+    def current(self) -> tuple[httpx.AsyncClient, AuthenticatedClient]:
+        """The running loop's client (outside any loop, the one used last)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self.latest
+        found = self._by_loop.get(loop)
+        if found is None:
+            with self._lock:
+                found = self._by_loop.get(loop)
+                if found is None:
+                    self._forget_closed_loops()
+                    found, self._unbound = self._unbound or self._make(), None
+                    self._by_loop[loop] = found
+                    self._closers[loop] = _closed_with_the_loop(found[0])
+        self.latest = found
+        return found
+
+    def _forget_closed_loops(self) -> None:
+        # (with _lock held) a closed loop's connections can neither be used nor closed from here
+        for loop in [loop for loop in self._by_loop if loop.is_closed()]:
+            del self._by_loop[loop]
+            self._closers.pop(loop, None)
+
+    async def aclose(self) -> None:
+        self.closed = True
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            mine, unbound = self._by_loop.pop(loop, None), self._unbound
+            closer = self._closers.pop(loop, None)
+            self._unbound = None
+            self._forget_closed_loops()
+        for found in (mine, unbound):
+            if found is not None:
+                await found[0].aclose()
+        if closer is not None:
+            await closer.aclose()
+
+
+async def _holding(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await http.aclose()
+
+
+def _closed_with_the_loop(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """An async generator, started on the running loop, that closes `http` when it is closed:
+    the loop's shutdown (`asyncio.run()`, `loop.shutdown_asyncgens()`) does that."""
+    holder = _holding(http)
+    step = holder.asend(None)  # the first step registers it with the running loop
+    with contextlib.suppress(StopIteration):
+        step.send(None)  # and runs it to its `yield` at once: there is nothing to await before
+    return holder
+
+
 class AsyncStore(_BaseStore):
     """A merchant's store, for asyncio code; the same options as `Store`.
 
     >>> async with threedcart.AsyncStore.from_env() as store:
     ...     async for customer in store.customers.iter(concurrency=4):
     ...         ...
+
+    A store may serve several event loops, one after another (`asyncio.run()` twice) or at
+    once (one per thread): each loop gets its own connections, made on first use.
     """
 
     customers: AsyncCustomers
 
     def _open(self) -> None:
+        self._clients = _LoopClients(self._new_client)
+
+    def _new_client(self) -> tuple[httpx.AsyncClient, AuthenticatedClient]:
         inner = self._inner_transport or httpx.AsyncHTTPTransport(verify=self._ssl, proxy=self._proxy)
         if not isinstance(inner, httpx.AsyncBaseTransport):
             raise TypeError(f"transport must be an httpx.AsyncBaseTransport, not {type(inner).__name__}")
         transport = AsyncRetryTransport(inner, self._policy, self._throttle, **self._transport_options())
-        self._http = httpx.AsyncClient(
+        http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers(),
             timeout=self.timeout,
             transport=transport,
             event_hooks={"response": [aremember_response]},
         )
-        self.client = self._generated_client().set_async_httpx_client(self._http)
+        return http, self._generated_client().set_async_httpx_client(http)
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return self._clients.current()[0]
+
+    @property
+    def client(self) -> AuthenticatedClient:
+        """The generated client of the running event loop (see the class), sharing this store's
+        retries and rate limit, for raw calls."""
+        return self._clients.current()[1]
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the store (the one a `with_options` view came from) has been closed."""
+        return self._clients.closed
 
     def _bind_resources(self) -> None:
         self.customers = AsyncCustomers(self)
 
     async def aclose(self) -> None:
-        """Close the connection pool, and the rate limit's Redis client on this event loop if
-        shared (a `with_options` view leaves both to its store)."""
+        """Close the store: its connections on this event loop, and the rate limit's Redis client
+        on this loop if shared (a `with_options` view leaves both to its store). Connections
+        opened on another loop that is still running close when that loop ends."""
         if self._owner:
-            await self._http.aclose()
+            await self._clients.aclose()
             if self._throttle is not None:
                 await self._throttle.aclose()
 

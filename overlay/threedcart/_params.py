@@ -10,6 +10,7 @@ from dateutil import parser as date_parser
 from threedcart_customers_client.spec import LIST_FILTERS, ListFilters
 
 STORE_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
+MIN_YEAR = 1000
 _EARLY = datetime(2000, 1, 1, 0, 0, 0)
 _LATE = datetime(2001, 2, 2, 23, 59, 59)
 
@@ -74,11 +75,20 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
             raise ValueError(f"{name}: {value!r} is not a whole date; give the year, month and day")
         value = early.date() if early.hour != late.hour else early
     if isinstance(value, datetime):
-        moment = value.astimezone(store_tz).replace(tzinfo=None) if value.tzinfo else value
+        try:
+            moment = value.astimezone(store_tz).replace(tzinfo=None) if value.tzinfo else value
+        except (OverflowError, ValueError):
+            raise ValueError(f"{name}: {value!r} is out of range in the store's time zone") from None
     elif isinstance(value, date):
         moment = datetime.combine(value, time(23, 59, 59) if end_of_day else time())
     else:
         raise TypeError(f"{name} must be a datetime, a date or a string, not {type(value).__name__}")
+    if not MIN_YEAR <= moment.year <= 9999:
+        # strftime writes the year 99 as "99", which the service would read as 1999
+        raise ValueError(
+            f"{name}: the year {moment.year} cannot be sent; the API's dates have four-digit years "
+            f"({MIN_YEAR} to 9999)"
+        )
     return moment.strftime(STORE_TIME_FORMAT)
 
 

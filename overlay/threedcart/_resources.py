@@ -74,6 +74,7 @@ from .errors import (
     NotFoundError,
     ThreeDCartError,
     error_class,
+    seal,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ log = logging.getLogger("threedcart")
 T = TypeVar("T")
 _ID = re.compile(r"[0-9]{1,10}")
 MAX_ID = 2**31 - 1
+MAX_READ_ID = 2**63 - 1  # the largest id read back (a signed 64-bit integer, as the pager keeps ids)
 CustomerLike = Customer | Mapping[str, Any]
 """A `Customer`, or a mapping with the API's field names (`{"Email": ...}`)."""
 Page = list[Customer]
@@ -282,7 +284,7 @@ def _one_customer(detailed: Response[Any], raw: httpx.Response) -> Customer:
         customer = detailed.parsed[0]
         if not isinstance(customer, Customer) or _customer_key(customer) is None:
             raise APIResponseValidationError(
-                "the service sent a customer without a numeric CustomerID", response=raw
+                f"the service sent a customer {_id_problem(customer)}", response=raw
             )
         return customer
     raise api_error(raw)
@@ -292,9 +294,10 @@ def _page_answer(detailed: Response[Any], raw: httpx.Response) -> Answer[Custome
     parsed = detailed.parsed
     if detailed.status_code == 200:
         if isinstance(parsed, list):
-            if any(_customer_key(c) is None for c in parsed):
+            wrong = next((c for c in parsed if _customer_key(c) is None), None)
+            if wrong is not None:
                 bad = APIResponseValidationError(
-                    "the service sent customers without a numeric CustomerID", response=raw
+                    f"the service sent customers {_id_problem(wrong)}", response=raw
                 )
                 return Answer(200, error=bad)
             return Answer(200, records=parsed)
@@ -344,8 +347,16 @@ def _deleted_by_an_earlier_attempt(customer_id: int) -> bool:
 
 
 def _customer_key(customer: Customer) -> int | None:
+    """The customer's id; None unless a whole number from 1 to 2**63-1 (what the pager can hold)."""
     cid = customer.customer_id
-    return cid if isinstance(cid, int) and not isinstance(cid, bool) else None
+    return cid if isinstance(cid, int) and not isinstance(cid, bool) and 1 <= cid <= MAX_READ_ID else None
+
+
+def _id_problem(customer: object) -> str:
+    cid = getattr(customer, "customer_id", None)
+    if isinstance(cid, int) and not isinstance(cid, bool):
+        return f"with a CustomerID out of range ({str(cid)[:40]}; ids run from 1 to 2**63-1)"
+    return "without a numeric CustomerID"
 
 
 def _pager(page_size: int, concurrency: int) -> Pager[Customer]:
@@ -367,17 +378,24 @@ def _written_id(detailed: Response[Any], raw: httpx.Response, expected: int) -> 
     raise api_error(raw)
 
 
+def _whole(name: str, value: object) -> int:
+    """`value` if it is a whole number; a TypeError naming the argument if not (True and 2.0 are not)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number, not {type(value).__name__} {value!r}")
+    return value
+
+
 def _validate_paging(page_size: int, concurrency: int) -> None:
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
+    if not 1 <= _whole("page_size", page_size) <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
-    if concurrency < 1:
+    if _whole("concurrency", concurrency) < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
 
 
 def _validate_limits(limit: int, offset: int) -> None:
-    if not 1 <= limit <= MAX_PAGE_SIZE:
+    if not 1 <= _whole("limit", limit) <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
-    if offset < 1:
+    if _whole("offset", offset) < 1:
         raise ValueError(f"offset is 1-based and must be at least 1, not {offset}")
 
 
@@ -395,6 +413,7 @@ class _CustomersBase:
     @contextmanager
     def _calling(self) -> Iterator[None]:
         """Around one generated operation: this store's call options in, typed errors out."""
+        self._store._ensure_open()
         options = self._store._call_options
         reset = CALL_OPTIONS.set(options) if options is not None else None
         LAST_RESPONSE.set(None)
@@ -457,8 +476,13 @@ class Customers(_CustomersBase):
     def _call(
         self, op: Callable[..., Response[T]], *args: Any, **kwargs: Any
     ) -> tuple[Response[T], httpx.Response]:
-        with self._calling():
-            detailed = op(*args, **kwargs)
+        try:
+            with self._calling():
+                detailed = op(*args, **kwargs)
+        except ThreeDCartError as exc:
+            # raised again from here: no frames of httpx (whose locals hold the headers as sent),
+            # and the chain of what caused it in scrubbed copies
+            raise seal(exc).with_traceback(None)  # noqa: B904 (the cause is kept, scrubbed)
         return detailed, _last_response()
 
     def get(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> Customer:
@@ -652,7 +676,7 @@ class Customers(_CustomersBase):
         in neither list: their outcome is unknown).
         """
         self = self._timed(timeout)
-        if not 1 <= batch_size <= MAX_BULK_BATCH:
+        if not 1 <= _whole("batch_size", batch_size) <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
         plan = BulkPlan(_batches(customers, batch_size, result), result=result)
@@ -672,10 +696,11 @@ class Customers(_CustomersBase):
         return result
 
     def delete(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> None:
-        """Delete one customer. `NotFoundError` if absent.
+        """Delete one customer. `NotFoundError` if absent. A 204 (No Content) is a success too.
 
-        A 404 to a retry, after an earlier attempt may have reached the service (it timed out
-        or failed after sending), means that attempt deleted it: that is a success.
+        A 404 to a retry, after an earlier attempt whose outcome is unknown (it timed out or its
+        connection dropped after sending, or a 5xx came back), means that attempt deleted it:
+        that is a success. After attempts the service refused (429), a 404 is `NotFoundError`.
         """
         self = self._timed(timeout)
         try:
@@ -687,6 +712,8 @@ class Customers(_CustomersBase):
                 return
             raise
         if detailed.status_code == 404 and _deleted_by_an_earlier_attempt(customer_id):
+            return
+        if raw.status_code == 204:  # No Content: deleted, with nothing to say
             return
         _written_id(detailed, raw, 200)
 
@@ -700,8 +727,11 @@ class AsyncCustomers(_CustomersBase):
     async def _call(
         self, op: Callable[..., Awaitable[Response[T]]], *args: Any, **kwargs: Any
     ) -> tuple[Response[T], httpx.Response]:
-        with self._calling():
-            detailed = await op(*args, **kwargs)
+        try:
+            with self._calling():
+                detailed = await op(*args, **kwargs)
+        except ThreeDCartError as exc:
+            raise seal(exc).with_traceback(None)  # noqa: B904 (see Customers._call)
         return detailed, _last_response()
 
     async def get(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> Customer:
@@ -857,7 +887,7 @@ class AsyncCustomers(_CustomersBase):
         An exception carries the finished part as `partial_result`, as there.
         """
         self = self._timed(timeout)
-        if not 1 <= batch_size <= MAX_BULK_BATCH:
+        if not 1 <= _whole("batch_size", batch_size) <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
         plan = BulkPlan(_batches(customers, batch_size, result), result=result)
@@ -888,6 +918,8 @@ class AsyncCustomers(_CustomersBase):
                 return
             raise
         if detailed.status_code == 404 and _deleted_by_an_earlier_attempt(customer_id):
+            return
+        if raw.status_code == 204:  # No Content: deleted, with nothing to say
             return
         _written_id(detailed, raw, 200)
 

@@ -41,7 +41,8 @@ TimeoutLike = float | httpx.Timeout
 """Seconds, or an `httpx.Timeout` for each phase."""
 
 MAYBE_PROCESSED = "threedcart_maybe_processed"
-"""Response extension: an earlier attempt of this request may have reached the service."""
+"""Response extension: an earlier attempt of this request may have been carried out (its outcome
+is unknown: it timed out or its connection dropped after sending, or it was answered 5xx)."""
 _CREDENTIAL_HEADERS = ("PrivateKey", "Token", "SecureURL")
 
 log = logging.getLogger("threedcart")
@@ -99,6 +100,15 @@ class RetryPolicy:
             return True
         # the request never left: safe even for a create
         return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+def _outcome_unknown(response: httpx.Response) -> bool:
+    """Whether a retried answer leaves open that the service carried the request out.
+
+    A 429 is a refusal: nothing was done. A 5xx may come after the work was committed (a
+    gateway timing out, a failure while answering), so, as for a create, it counts as done.
+    """
+    return response.status_code != 429
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -417,7 +427,7 @@ class RetryTransport(_Base, httpx.BaseTransport):
                 wait = self._retry_status(request, response, attempt, retries)
                 if wait < 0:
                     return response
-                maybe_processed = True
+                maybe_processed = maybe_processed or _outcome_unknown(response)
             finally:
                 _ATTEMPT.deadline = None
             self._sleep(wait)
@@ -493,7 +503,7 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
                 wait = self._retry_status(request, response, attempt, retries)
                 if wait < 0:
                     return response
-                maybe_processed = True
+                maybe_processed = maybe_processed or _outcome_unknown(response)
             await self._sleep(wait)  # type: ignore[misc]
             attempt += 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import getpass
 import inspect
 import io
 import json
@@ -28,6 +29,7 @@ from rich.text import Text
 from threedcart_customers_client.models import Customer
 from threedcart_customers_client.spec import LIST_FILTERS
 
+from .. import _client, _secrets
 from .._bulk import partial_result
 from .._client import Store, store_zone
 from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_STORE_TIMEZONE, ENV_TOKEN
@@ -61,7 +63,8 @@ app = typer.Typer(
     name="threedcart",
     help="Work with a 3dcart (Shift4Shop) store's customers from the shell.\n\n"
     f"Credentials come from {ENV_SECURE_URL}, {ENV_PRIVATE_KEY} and {ENV_TOKEN} "
-    f"(and optionally {ENV_BASE_URL}), or from the options below.",
+    f"(and optionally {ENV_BASE_URL}), or from the options below; the private key and the token "
+    "best from a file (--private-key-file, --token-file), never on the command line.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -98,9 +101,37 @@ def _print(text: str) -> None:
 # --- options shared by the commands ------------------------------------------------------------
 SecureUrlOpt = Annotated[str | None, typer.Option("--secure-url", help=f"Store URL (env {ENV_SECURE_URL})")]
 PrivateKeyOpt = Annotated[
-    str | None, typer.Option("--private-key", help=f"Private key (env {ENV_PRIVATE_KEY})")
+    str | None,
+    typer.Option(
+        "--private-key",
+        help=f"Private key. Every user of this machine can read it in the process list: prefer env "
+        f"{ENV_PRIVATE_KEY} or --private-key-file.",
+    ),
 ]
-TokenOpt = Annotated[str | None, typer.Option("--token", help=f"Token (env {ENV_TOKEN})")]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help=f"Token. Every user of this machine can read it in the process list: prefer env "
+        f"{ENV_TOKEN} or --token-file.",
+    ),
+]
+PrivateKeyFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--private-key-file",
+        metavar="PATH",
+        help="Read the private key from this file (its first line), or - for one line of standard input.",
+    ),
+]
+TokenFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token-file",
+        metavar="PATH",
+        help="Read the token from this file (its first line), or - for one line of standard input.",
+    ),
+]
 BaseUrlOpt = Annotated[
     str | None, typer.Option("--base-url", help=f"API scheme and host (env {ENV_BASE_URL})")
 ]
@@ -130,6 +161,8 @@ class _Ctx:
     secure_url: str | None = None
     private_key: str | None = None
     token: str | None = None
+    private_key_file: str | None = None
+    token_file: str | None = None
     base_url: str | None = None
     max_retries: int = 2
     store_timezone: str | None = None
@@ -149,6 +182,8 @@ def _root(
     secure_url: SecureUrlOpt = None,
     private_key: PrivateKeyOpt = None,
     token: TokenOpt = None,
+    private_key_file: PrivateKeyFileOpt = None,
+    token_file: TokenFileOpt = None,
     base_url: BaseUrlOpt = None,
     max_retries: RetriesOpt = 2,
     store_timezone: StoreTimezoneOpt = None,
@@ -172,14 +207,74 @@ def _root(
         log_verbosely()
     settings = _Ctx()
     settings.secure_url, settings.private_key, settings.token = secure_url, private_key, token
+    settings.private_key_file, settings.token_file = private_key_file, token_file
+    _warn_of_visible_secrets(private_key, token)
     settings.base_url, settings.max_retries = base_url, max_retries
     settings.store_timezone = store_timezone
     ctx.obj = settings
 
 
+def _warn_of_visible_secrets(private_key: str | None, token: str | None) -> None:
+    """A warning on stderr for each credential given on the command line (never its value)."""
+    _secrets.register([private_key, token])  # scrubbed from whatever is printed from here on
+    for option, value, env in (
+        ("--private-key", private_key, ENV_PRIVATE_KEY),
+        ("--token", token, ENV_TOKEN),
+    ):
+        if value is not None:
+            sys.stderr.write(
+                f"warning: {option} on the command line can be read by every user of this machine "
+                f"(ps, /proc); use {env} or {option}-file\n"
+            )
+
+
+def _read_secret(option: str, source: str) -> str:
+    """One credential from a file (its first line) or from one line of standard input (`-`)."""
+    if source == "-":
+        if sys.stdin.isatty():
+            value = getpass.getpass(f"{option.removeprefix('--').removesuffix('-file')}: ")
+        else:
+            value = sys.stdin.readline()  # one line: the rest of standard input stays for FILE -
+        where = "standard input"
+    else:
+        try:
+            with open(source, encoding="utf-8") as stream:
+                value = stream.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise CLIError(f"{option}: cannot read {source} ({reason})") from None
+        where = source
+    value = value.strip()
+    if not value:
+        raise CLIError(f"{option}: {where} holds no credential (an empty first line)")
+    _secrets.register([value])
+    try:
+        return _client._check_credential(f"{option} {where}", value)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _credentials_from_files(s: _Ctx) -> None:
+    """Fill the private key and the token from `--private-key-file`/`--token-file`, once."""
+    if s.private_key_file == "-" and s.token_file == "-":
+        raise CLIError("only one of --private-key-file and --token-file can read standard input (-)")
+    for attr, option in (("private_key", "--private-key"), ("token", "--token")):
+        source = getattr(s, f"{attr}_file")
+        if source is None:
+            continue
+        if getattr(s, attr):
+            raise CLIError(f"give {option} or {option}-file, not both")
+        setattr(s, attr, _read_secret(f"{option}-file", source))
+        setattr(s, f"{attr}_file", None)
+
+
 def _store(ctx: typer.Context, error: Callable[[str], Exception] = CLIError, **options: Any) -> Store:
     """The store from the root options or the environment; `error` builds what a bad one raises."""
     s: _Ctx = ctx.find_root().obj
+    try:
+        _credentials_from_files(s)
+    except CLIError as exc:
+        raise error(str(exc)) from None
     overrides: dict[str, Any] = {"max_retries": s.max_retries, **options}
     for key, value, env in (
         ("secure_url", s.secure_url, ENV_SECURE_URL),
@@ -190,7 +285,9 @@ def _store(ctx: typer.Context, error: Callable[[str], Exception] = CLIError, **o
         if value:
             overrides[key] = value
         elif key != "base_url" and not os.environ.get(env, "").strip():
-            raise error(f"{env} is not set (or pass --{key.replace('_', '-')})")
+            option = key.replace("_", "-")
+            also = f" or --{option}-file" if key in ("private_key", "token") else ""
+            raise error(f"{env} is not set (or pass --{option}{also})")
     try:
         if s.store_timezone:
             overrides["store_timezone"] = store_zone(s.store_timezone, "--store-timezone")

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from .._rows import STRING_FIELDS, neutralise
+from .._secrets import scrub
 
 # Terminal escape sequences, whole, so that their parameters do not stay behind as text.
 _ESCAPES = re.compile(
@@ -76,15 +77,15 @@ def csv_row(data: dict[str, Any], *, raw: bool) -> dict[str, Any]:
 
 
 def say_error(message: str) -> None:
-    """One line on stderr, never wrapped, never markup."""
-    sys.stderr.write(f"error: {clean(message)}\n")
+    """One line on stderr, never wrapped, never markup, never a credential."""
+    sys.stderr.write(f"error: {clean(scrub(message))}\n")
     sys.stderr.flush()
 
 
 # --- logging -------------------------------------------------------------------------------
 class _CleanFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return clean(super().format(record))
+        return clean(scrub(super().format(record)))
 
 
 def log_verbosely() -> None:
