@@ -7,10 +7,15 @@ it are not delayed by requests that were never sent.
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import threading
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import threedcart
 from conftest import store_kwargs
+from test_hostile_server import HostileServer, Seen, answer, store
 from threedcart._throttle import RateLimit, Throttle
 from threedcart_mock.testing import MockServer
 
@@ -64,3 +69,45 @@ def test_cancelled_async_calls_give_their_slots_back(queued: int) -> None:
         wait = asyncio.run(main())
         # without the slots given back, the next request waits behind ~58 never-sent ones (~58 s)
         assert wait <= 4, f"the next request would wait {wait:.1f}s"
+
+
+# --- leaving an iterator abandons the pages in flight ------------------------------------------------
+def _customers(first: int, count: int) -> bytes:
+    return json.dumps(
+        [{"CustomerID": i, "Email": f"c{i}@example.com"} for i in range(first, first + count)]
+    ).encode()
+
+
+def test_leaving_a_concurrent_iterator_abandons_pages_in_flight() -> None:
+    """`break` returns while the store still holds pages (nothing waits for them), and the held
+    pages, answered 500 afterwards, are not retried."""
+    release = threading.Event()
+    held = 0
+    lock = threading.Lock()
+
+    def behaviour(sock: socket.socket, n: int, seen: Seen) -> None:
+        nonlocal held
+        query = parse_qs(urlsplit(seen.target).query)
+        if query.get("countonly") == ["1"]:
+            answer(sock, 200, b'{"TotalCount": 1000}')
+        elif query.get("offset") in (None, ["1"]):
+            answer(sock, 200, _customers(1, int(query.get("limit", ["10"])[0])))
+        else:
+            with lock:
+                held += 1
+            release.wait(30)
+            answer(sock, 500, b"")
+
+    with HostileServer(behaviour) as server:
+        with store(server.url, max_retries=3) as s:
+            for _ in s.customers.iter(page_size=50, concurrency=8):
+                break
+            with lock:
+                still_held = held
+            assert still_held > 0, "no page was in flight: the test proves nothing"
+            release.set()
+        for thread in [t for t in threading.enumerate() if t.name.startswith("threedcart-page-")]:
+            thread.join(30)
+        # each held page was answered 500 and never asked for again (no retry after abandoning)
+        targets = [seen.target for seen in server.seen]
+        assert len(targets) == len(set(targets)), targets

@@ -1579,7 +1579,10 @@ def test_pages_are_fetched_on_named_worker_threads() -> None:
     assert ids(run("sync", Script(answer), lambda c: c.iter(page_size=3, concurrency=2))) == list(
         range(1, 10)
     )
-    assert names and all(n.startswith("threedcart-page_") for n in names)
+    assert names and all(n.startswith("threedcart-page-") for n in names)
+    for thread in [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]:
+        assert thread.daemon  # never joined at exit: a page in flight cannot hold up the process
+        thread.join(5)  # each ends after its last page
     assert not [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]
 
 
@@ -1680,19 +1683,18 @@ def test_worker_threads_run_in_the_callers_context() -> None:
     assert seen and set(seen) == {"caller"}  # e.g. a tracing context reaches the transport
 
 
-def test_closing_a_concurrent_iteration_waits_for_the_requests_in_flight() -> None:
+def test_closing_a_concurrent_iteration_abandons_the_requests_in_flight() -> None:
     import threading
-    import time
 
     finished: list[str] = []
     listing = _listing(30)
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def answer(request: httpx.Request) -> httpx.Response:
         offset = request.url.params.get("offset")
         if offset not in (None, "1"):
             started.set()
-            time.sleep(0.2)
+            release.wait(10)  # held until close() has returned (10 s if close() waited for it)
         finished.append(offset or "count")
         return listing(request)
 
@@ -1702,7 +1704,10 @@ def test_closing_a_concurrent_iteration_waits_for_the_requests_in_flight() -> No
         assert started.wait(5)
         iterator.close()  # type: ignore[attr-defined]
         done = list(finished)
-    assert "3" in done  # the page in flight was finished before close() returned
+        release.set()
+    assert "3" not in done  # close() returned while the page was in flight: nothing waited for it
+    for thread in [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]:
+        thread.join(5)  # the abandoned page ends on its own
     assert not [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import queue
 import re
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -64,7 +66,7 @@ from ._pagination import (
 from ._params import UPDATED_SINCE, Filters, query_params
 from ._rows import update_problems, warn_deprecated
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_PASSES, SyncCore, SyncWindow, http_date
-from ._transport import CALL_OPTIONS, MAYBE_PROCESSED, TimeoutLike
+from ._transport import ABANDONED, CALL_OPTIONS, MAYBE_PROCESSED, TimeoutLike
 from .errors import (
     APIConnectionError,
     APIError,
@@ -445,6 +447,38 @@ class _CustomersBase:
         return list_customer_group_customers, (group_id,), kwargs
 
 
+class _PagePool:
+    """Daemon threads that fetch pages. Unlike a ThreadPoolExecutor's, they are never joined:
+    an iterator left early, or a process ending, does not wait for the pages still in flight."""
+
+    def __init__(self, workers: int) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._workers = workers
+        for n in range(workers):
+            threading.Thread(target=self._work, name=f"threedcart-page-{n}", daemon=True).start()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def shutdown(self) -> None:
+        for _ in range(self._workers):
+            self._jobs.put(None)
+
+
 def _failure(exc: Exception) -> Exception:
     """The SDK's error for what a generated operation raised."""
     if isinstance(exc, httpx.TransportError):
@@ -617,12 +651,14 @@ class Customers(_CustomersBase):
                 for request in pager.requests():
                     yield from pager.feed(request, self._fetch(group_id, params, request))
             return
-        pool = ThreadPoolExecutor(pager.concurrency, thread_name_prefix="threedcart-page")
+        pool = _PagePool(pager.concurrency)
+        abandoned = threading.Event()
         pending: deque[tuple[Request, Future[Answer[Customer]]]] = deque()
         try:
             while not pager.done:
                 for request in pager.requests():
                     ctx = contextvars.copy_context()  # carries with_options() into the worker
+                    ctx.run(ABANDONED.set, abandoned)
                     pending.append((request, pool.submit(ctx.run, self._fetch, group_id, params, request)))
                 request, future = pending.popleft()
                 epoch = pager.epoch
@@ -632,9 +668,12 @@ class Customers(_CustomersBase):
                         stale.cancel()
                     pending.clear()
         finally:
+            # Leaving (a break, an error, Ctrl-C) abandons the pages in flight: no new attempt,
+            # no wait, and nobody waits for them (the pool's threads are daemons).
+            abandoned.set()
             for _, stale in pending:
                 stale.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
 
     def create(self, customer: CustomerLike, *, timeout: TimeoutLike | None = None) -> int:
         """Create a customer; its new CustomerID. `Email` is required; `Password` defaults to ""."""

@@ -61,6 +61,25 @@ CALL_OPTIONS: contextvars.ContextVar[CallOptions | None] = contextvars.ContextVa
 )
 _DEFAULTS = CallOptions()
 
+ABANDONED: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "threedcart_abandoned", default=None
+)
+"""Set in a page worker's context: once the event is set (its reader left the iterator), the
+request starts no new attempt and cuts its waits short; the attempt in flight runs out alone."""
+
+
+class _Abandoned(httpx.TransportError):
+    """The caller stopped reading; nobody will look at this request's answer."""
+
+
+def _pause(sleep: Callable[[float], object], seconds: float, request: httpx.Request) -> None:
+    """Wait `seconds` before an attempt, or stop at once when the caller abandoned the request."""
+    abandoned = ABANDONED.get()
+    if abandoned is None:
+        sleep(seconds)
+    elif abandoned.wait(seconds):
+        raise _Abandoned("abandoned: the caller stopped reading", request=request)
+
 
 @dataclass
 class RetryPolicy:
@@ -405,8 +424,14 @@ class RetryTransport(_Base, httpx.BaseTransport):
         attempt = 0
         maybe_processed = False
         while True:
+            if (abandoned := ABANDONED.get()) is not None and abandoned.is_set():
+                raise _Abandoned("abandoned: the caller stopped reading", request=request)
             if self.throttle is not None and (wait := self.throttle.reserve()) > 0:
-                self._sleep(wait)
+                try:
+                    _pause(self._sleep, wait, request)
+                except BaseException:  # Ctrl-C, SIGTERM, an abandoned page: the slot was never used
+                    self.throttle.release()
+                    raise
             started = time.perf_counter()
             deadline = time.monotonic() + budget
             _ATTEMPT.deadline = None if math.isinf(budget) else deadline
@@ -430,7 +455,7 @@ class RetryTransport(_Base, httpx.BaseTransport):
                 maybe_processed = maybe_processed or _outcome_unknown(response)
             finally:
                 _ATTEMPT.deadline = None
-            self._sleep(wait)
+            _pause(self._sleep, wait, request)
             attempt += 1
 
     def _read_body(
@@ -478,7 +503,11 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
         while True:
             # awaited: a reservation in a bucket shared on Redis never blocks the event loop
             if self.throttle is not None and (wait := await self.throttle.areserve()) > 0:
-                await self._sleep(wait)  # type: ignore[misc]
+                try:
+                    await self._sleep(wait)  # type: ignore[misc]
+                except BaseException:  # cancelled while waiting: the slot was never used
+                    self.throttle.arelease()
+                    raise
             started = time.perf_counter()
             try:
                 # the whole attempt, headers and body, under one deadline
