@@ -26,7 +26,10 @@ DERIVED: dict[str, frozenset[str]] = {
 }
 SCHEMA_INDENT = 4  # `    Customer:` under `components: schemas:`
 PROPERTY_INDENT = SCHEMA_INDENT + 4
-MARK = f"{' ' * PROPERTY_INDENT}# Derived from {SOURCE} by tools/spec_derive.py (make generate): edit {SOURCE}, not this."
+MARK = (
+    f"{' ' * PROPERTY_INDENT}# Derived from {SOURCE} by tools/spec_derive.py (make generate): "
+    f"edit {SOURCE}, not this."
+)
 
 
 class DeriveError(Exception):
