@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 import threedcart
-from conftest import store_kwargs
+from conftest import API, store_kwargs
 from threedcart_mock.testing import MockServer
 
 CLI = str(Path(sys.executable).with_name("threedcart"))
@@ -395,8 +397,25 @@ RIGHT = timedelta(seconds=30)
 
 
 def _update(mock: MockServer, customer_id: int, comment: str) -> None:
+    """Update one customer, then wait until the store's clock is past the sync lag after it (the
+    store's Date header, read in a bounded loop), so that the next sync's window holds it."""
+    from email.utils import parsedate_to_datetime
+
+    from threedcart._sync import DEFAULT_LAG
+
     with threedcart.Store(**store_kwargs(mock)) as store:  # type: ignore[arg-type]
         store.customers.update(customer_id, {"Comments": comment})
+    with httpx.Client(base_url=mock.url, headers=mock.headers) as client:
+
+        def store_now() -> datetime:
+            return parsedate_to_datetime(client.get(f"{API}/Customers?countonly=1").headers["Date"])
+
+        updated = store_now()
+        for _ in range(100):
+            if store_now() > updated + timedelta(seconds=DEFAULT_LAG + 1):
+                return
+            time.sleep(0.05)
+    raise AssertionError("the store's clock did not move past the lag")
 
 
 def test_a_store_clock_that_jumps_forward_then_back_fails_the_run_and_skips_nothing(tmp_path: Path) -> None:
