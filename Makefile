@@ -112,8 +112,12 @@ lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 
 lint: lint-python lint-spec
 
+# Two workers, one per core of the machines this runs on (pytest-xdist): the suite mostly waits
+# on loopback servers, so it takes about half the time of one worker.
+PYTEST_WORKERS ?= 2
+
 test-python: $(VENV_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test: lint check-generated api-diff polyglot test-python
 
