@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
@@ -72,7 +71,6 @@ from .errors import (
     APIError,
     APIResponseValidationError,
     APITimeoutError,
-    BadRequestError,
     NotFoundError,
     ThreeDCartError,
     error_class,
@@ -259,17 +257,6 @@ def _record_batch(
 def _result_order(batch: list[BulkItem[CustomerUpdateItem]], results: list[Any]) -> list[int]:
     """The position of each item's result: by the CustomerID each names, by position if none does."""
     return match_results([item.customer_id for item in batch], [named_id(r.value) for r in results])
-
-
-def _bodiless_answer(exc: APIError) -> tuple[Response[Any], httpx.Response]:
-    """A bulk answer whose body could not be read (the real service sends some errors without
-    one), as an answer with nothing parsed: `_record_batch` still splits a refused batch (400)
-    or fails it item by item (404), with the status text as the message."""
-    raw = exc.response
-    detailed: Response[Any] = Response(
-        status_code=HTTPStatus(raw.status_code), content=raw.content, headers=raw.headers, parsed=None
-    )
-    return detailed, raw
 
 
 def _last_response() -> httpx.Response:
@@ -579,10 +566,7 @@ class Customers(_CustomersBase):
     def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, str | None]:
         """The count and the answer's `Date` header as sent (the sync core reads it)."""
         op, args, kwargs = self._list_call(group_id, params)
-        try:
-            detailed, raw = self._call(op.sync_detailed, *args, countonly=1, **kwargs)
-        except NotFoundError as exc:  # a 404 without a body
-            raise _count_not_found(exc.response) from None
+        detailed, raw = self._call(op.sync_detailed, *args, countonly=1, **kwargs)
         return _count_of(detailed, raw), raw.headers.get("Date")
 
     def sync(
@@ -722,12 +706,9 @@ class Customers(_CustomersBase):
         try:
             while (batch := plan.next_batch()) is not None:
                 body = [item.body for item in batch]
-                try:
-                    detailed, raw = self._call(
-                        update_customers.sync_detailed, client=self._store.client, body=body
-                    )
-                except (BadRequestError, NotFoundError) as exc:  # a 400 or 404 without a body
-                    detailed, raw = _bodiless_answer(exc)
+                detailed, raw = self._call(
+                    update_customers.sync_detailed, client=self._store.client, body=body
+                )
                 _record_batch(plan, batch, detailed, raw)
         except BaseException as exc:  # an API error, the input raising, Ctrl-C, a cancellation
             attach_partial(exc, result)
@@ -742,14 +723,9 @@ class Customers(_CustomersBase):
         that is a success. After attempts the service refused (429), a 404 is `NotFoundError`.
         """
         self = self._timed(timeout)
-        try:
-            detailed, raw = self._call(
-                delete_customer.sync_detailed, _check_id(customer_id), client=self._store.client
-            )
-        except NotFoundError:  # a 404 without a body
-            if _deleted_by_an_earlier_attempt(customer_id):
-                return
-            raise
+        detailed, raw = self._call(
+            delete_customer.sync_detailed, _check_id(customer_id), client=self._store.client
+        )
         if detailed.status_code == 404 and _deleted_by_an_earlier_attempt(customer_id):
             return
         if raw.status_code == 204:  # No Content: deleted, with nothing to say
@@ -823,10 +799,7 @@ class AsyncCustomers(_CustomersBase):
 
     async def _count_dated(self, group_id: int | None, params: dict[str, Any]) -> tuple[int, str | None]:
         op, args, kwargs = self._list_call(group_id, params)
-        try:
-            detailed, raw = await self._call(op.asyncio_detailed, *args, countonly=1, **kwargs)
-        except NotFoundError as exc:  # a 404 without a body
-            raise _count_not_found(exc.response) from None
+        detailed, raw = await self._call(op.asyncio_detailed, *args, countonly=1, **kwargs)
         return _count_of(detailed, raw), raw.headers.get("Date")
 
     def sync(
@@ -933,12 +906,9 @@ class AsyncCustomers(_CustomersBase):
         try:
             while (batch := plan.next_batch()) is not None:
                 body = [item.body for item in batch]
-                try:
-                    detailed, raw = await self._call(
-                        update_customers.asyncio_detailed, client=self._store.client, body=body
-                    )
-                except (BadRequestError, NotFoundError) as exc:  # a 400 or 404 without a body
-                    detailed, raw = _bodiless_answer(exc)
+                detailed, raw = await self._call(
+                    update_customers.asyncio_detailed, client=self._store.client, body=body
+                )
                 _record_batch(plan, batch, detailed, raw)
         except BaseException as exc:  # an API error, the input raising, Ctrl-C, a cancellation
             attach_partial(exc, result)
@@ -948,14 +918,9 @@ class AsyncCustomers(_CustomersBase):
     async def delete(self, customer_id: int, *, timeout: TimeoutLike | None = None) -> None:
         """Delete one customer. `NotFoundError` if absent; see `Customers.delete`."""
         self = self._timed(timeout)
-        try:
-            detailed, raw = await self._call(
-                delete_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client
-            )
-        except NotFoundError:
-            if _deleted_by_an_earlier_attempt(customer_id):
-                return
-            raise
+        detailed, raw = await self._call(
+            delete_customer.asyncio_detailed, _check_id(customer_id), client=self._store.client
+        )
         if detailed.status_code == 404 and _deleted_by_an_earlier_attempt(customer_id):
             return
         if raw.status_code == 204:  # No Content: deleted, with nothing to say

@@ -107,77 +107,95 @@ def _parse_response(
         return response_200
 
     if response.status_code == 400:
-        if not response.content.strip():
+        try:
+            if not response.content.strip():
+                return None
+            response_400 = []
+            _response_400 = parse_json(response.content)
+            for componentsschemas_error_list_item_data in _response_400:
+                componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+                response_400.append(componentsschemas_error_list_item)
+
+            return response_400
+
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
-        response_400 = []
-        _response_400 = parse_json(response.content)
-        for componentsschemas_error_list_item_data in _response_400:
-            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
-
-            response_400.append(componentsschemas_error_list_item)
-
-        return response_400
-
     if response.status_code == 401:
-        if not response.content.strip():
+        try:
+            if not response.content.strip():
+                return None
+            response_401 = []
+            _response_401 = parse_json(response.content)
+            for componentsschemas_error_list_item_data in _response_401:
+                componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+                response_401.append(componentsschemas_error_list_item)
+
+            return response_401
+
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
-        response_401 = []
-        _response_401 = parse_json(response.content)
-        for componentsschemas_error_list_item_data in _response_401:
-            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
-
-            response_401.append(componentsschemas_error_list_item)
-
-        return response_401
-
     if response.status_code == 404:
-        if not response.content.strip():
+        try:
+            if not response.content.strip():
+                return None
+            response_404 = []
+            _response_404 = parse_json(response.content)
+            for componentsschemas_error_list_item_data in _response_404:
+                componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+                response_404.append(componentsschemas_error_list_item)
+
+            return response_404
+
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
-        response_404 = []
-        _response_404 = parse_json(response.content)
-        for componentsschemas_error_list_item_data in _response_404:
-            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
-
-            response_404.append(componentsschemas_error_list_item)
-
-        return response_404
-
     if response.status_code == 429:
-        if not response.content.strip():
+        try:
+            if not response.content.strip():
+                return None
+            response_429 = []
+            _response_429 = parse_json(response.content)
+            for componentsschemas_error_list_item_data in _response_429:
+                componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+                response_429.append(componentsschemas_error_list_item)
+
+            return response_429
+
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
-        response_429 = []
-        _response_429 = parse_json(response.content)
-        for componentsschemas_error_list_item_data in _response_429:
-            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
-
-            response_429.append(componentsschemas_error_list_item)
-
-        return response_429
-
     if response.status_code == 500:
-        if not response.content.strip():
+        try:
+            if not response.content.strip():
+                return None
+            response_500 = []
+            _response_500 = parse_json(response.content)
+            for componentsschemas_error_list_item_data in _response_500:
+                componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+                response_500.append(componentsschemas_error_list_item)
+
+            return response_500
+
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
-        response_500 = []
-        _response_500 = parse_json(response.content)
-        for componentsschemas_error_list_item_data in _response_500:
-            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
-
-            response_500.append(componentsschemas_error_list_item)
-
-        return response_500
-
     if response.status_code == 503:
-        if not response.content.strip():
+        try:
+            if not response.content.strip():
+                return None
+            response_503 = []
+            _response_503 = parse_json(response.content)
+            for componentsschemas_error_list_item_data in _response_503:
+                componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
+
+                response_503.append(componentsschemas_error_list_item)
+
+            return response_503
+
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
-        response_503 = []
-        _response_503 = parse_json(response.content)
-        for componentsschemas_error_list_item_data in _response_503:
-            componentsschemas_error_list_item = Error.from_dict(componentsschemas_error_list_item_data)
-
-            response_503.append(componentsschemas_error_list_item)
-
-        return response_503
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
