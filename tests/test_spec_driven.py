@@ -253,6 +253,24 @@ def test_a_bodiless_documented_answer_is_the_status_with_nothing_parsed(op: Any,
     assert answer.status_code == status and answer.parsed is None and answer.content == b""
 
 
+@pytest.mark.parametrize("body", [b"<html>Bad Gateway</html>", b'{"Message": "x"}', b"[1, 2]", b'[{"Key": '])
+@pytest.mark.parametrize("status", [400, 404, 500])
+def test_an_error_answer_that_is_not_the_documented_json_is_its_status_alone(
+    status: int, body: bytes
+) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+    client = Client(base_url="http://127.0.0.1:9", httpx_args={"transport": transport})
+    answer = delete_customer.sync_detailed(42, client=client)
+    assert answer.status_code == status and answer.parsed is None and answer.content == body
+
+
+def test_a_success_that_is_not_json_is_still_an_error() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"<html>"))
+    client = Client(base_url="http://127.0.0.1:9", httpx_args={"transport": transport})
+    with pytest.raises(ValueError):  # the overlay makes it an APIResponseValidationError
+        delete_customer.sync_detailed(42, client=client)
+
+
 def test_a_bodiless_list_answer_is_not_a_decoding_error() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(404, content=b"  "))
     client = Client(base_url="http://127.0.0.1:9", httpx_args={"transport": transport})
