@@ -92,7 +92,9 @@ api-diff: $(VENV_STAMP) $(NODE_STAMP)
 versions-bump:
 	$(PYTHON) tools/versions.py bump
 
-release-spec: versions-bump $(VENV_STAMP) $(NODE_STAMP)
+release-spec:
+	$(PYTHON) tools/versions.py bump
+	$(MAKE) --no-print-directory venv node
 	$(BIN)/python tools/api_diff.py release $(SPEC) $(RELEASED_DIR) $(CHANGELOG)
 
 # --- checks -----------------------------------------------------------------

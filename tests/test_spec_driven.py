@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import importlib.metadata
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -291,10 +292,10 @@ def test_a_major_bump_names_the_edits_and_release_makes_them(tmp_path: Path) -> 
     root = _project(tmp_path, "1.4.2", "2.0.0", "threedcart-customers-client>=1.0,<2")
     assert versions.problems(root) == [
         'pyproject.toml: version = "1.4.2" must have the API contract\'s major version 2 '
-        '(openapi/customers.yaml info.version 2.0.0): set it to "2.0.0" (or run make release-spec)',
+        '(openapi/customers.yaml info.version 2.0.0): set it to "2.0.0" (make versions-bump does it)',
         "pyproject.toml: the dependency threedcart-customers-client>=1...,<2 does not admit "
         'the generated client 2.0.0: edit it to "threedcart-customers-client>=2.0,<3" '
-        "(or run make release-spec)",
+        "(make versions-bump does it)",
     ]
     assert versions.bump(root) == [
         "threedcart 1.4.2 -> 2.0.0",
@@ -326,3 +327,97 @@ def test_cli_prints_both_versions() -> None:
         [sys.executable, "-m", "threedcart", "--version"], capture_output=True, text=True, check=True
     ).stdout
     assert out == f"threedcart {threedcart.__version__} (API contract {API_VERSION})\n"
+
+
+def _read_jsonl(text: str) -> list[ImportRow | RowFailure]:
+    return list(read_rows([text.encode()], ImportFormat.jsonl))
+
+
+# --- review fixes ---------------------------------------------------------------------------------
+def test_a_field_written_with_allof_keeps_its_checks() -> None:
+    rule = _rows._rule("XTestTier", {"allOf": [{"type": "string", "enum": ["gold"]}], "nullable": True})
+    assert rule.kind is str and rule.nullable and rule.parse("gold") == "gold"
+    assert rule.problem("lead") == 'XTestTier must be one of "gold", not "lead"'
+
+
+def test_a_huge_integer_in_a_number_field_is_a_row_error_not_a_crash() -> None:
+    rows = _read_jsonl('{"CustomerID": 5, "TotalStoreCredit": 1' + "0" * 400 + "}\n")
+    assert len(rows) == 1 and isinstance(rows[0], ImportRow)  # a big number, sent as it is
+
+
+def test_a_pattern_python_cannot_read_is_left_to_the_service() -> None:
+    rule = _rows._rule("XTestName", {"type": "string", "pattern": r"^\p{L}+$"})
+    assert rule.problem("Zoë") is None
+    assert _rows._rule("XTestCode", {"type": "string", "pattern": "^[A-Z]{2}$"}).problem("abc") == (
+        "XTestCode does not match the pattern ^[A-Z]{2}$"
+    )
+
+
+def test_a_numeric_bound_filter_is_not_a_date() -> None:
+    spec = _synthetic_spec()
+    spec["paths"]["/3dCartWebAPI/v1/Customers"]["get"]["parameters"].append(
+        {
+            "name": "xtestmincredit",
+            "in": "query",
+            "schema": {"type": "number"},
+            "x-threedcart-filter": {"field": "TotalStoreCredit", "match": "since"},
+        }
+    )
+    data = spec_tables.tables(spec)["LIST_FILTERS"]["xtestmincredit"]
+    assert data["store_time"] is False and data["annotation"] == "float"
+
+
+@pytest.mark.parametrize(
+    ("extension", "message"),
+    [
+        ({"field": "$lastUpdate", "match": "equals"}, "$lastUpdate takes since or until, not equals"),
+        ({"field": "$nothing", "match": "since"}, "x-threedcart-filter.field '$nothing' is not a property"),
+        ({"field": "Enabled", "match": "since"}, "since cannot filter the boolean field Enabled"),
+        ({"field": "BillingCity", "match": "equals", "sdk-name": "output"}, "the SDK name 'output' is taken"),
+    ],
+)
+def test_filters_the_mock_or_the_cli_cannot_take_fail_at_generation(
+    extension: dict[str, str], message: str
+) -> None:
+    spec = _synthetic_spec()
+    spec["paths"]["/3dCartWebAPI/v1/Customers"]["get"]["parameters"][-1]["x-threedcart-filter"] = extension
+    with pytest.raises(spec_tables.SpecError, match=re.escape(message)):
+        spec_tables.tables(spec)
+
+
+def test_a_deprecated_filter_warning_points_at_the_callers_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_params.LIST_FILTERS, "city", dict(LIST_FILTERS["city"], deprecated=True))
+
+    def sdk_method() -> None:  # stands for store.customers.list(), which calls query_params
+        _params.query_params({"city": "Tampa"}, EASTERN)
+
+    with pytest.warns(DeprecationWarning) as caught:
+        sdk_method()  # the warning names this line (Python shows it to a __main__ script)
+    assert caught[0].filename == __file__
+
+
+def test_update_takes_the_generated_update_model() -> None:
+    from threedcart._resources import _update_body
+    from threedcart_customers_client.models import CustomerUpdate
+
+    assert _update_body(CustomerUpdate.from_dict({"Comments": "x"})).to_dict() == {"Comments": "x"}
+
+
+@pytest.mark.parametrize(("status", "body"), [(201, b""), (201, b"<html>"), (200, b"")])
+def test_a_success_without_a_usable_body_is_a_validation_error(status: int, body: bytes) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+    with threedcart.Store(
+        secure_url="https://s.example.com",
+        private_key="pk-1234",
+        token="tk-1234",
+        base_url="http://127.0.0.1:9",
+        transport=transport,
+        max_retries=0,
+        rate_limit=False,
+    ) as store:
+        with pytest.raises(threedcart.APIResponseValidationError) as info:
+            if status == 201:
+                store.customers.create({"Email": "a@example.com"})
+            else:
+                store.customers.delete(5)
+    assert str(info.value).startswith(f"{status} ") or "the service answered" in str(info.value)

@@ -36,6 +36,14 @@ LIST_OPERATION = "listCustomers"
 GROUP_OPERATION = "listCustomerGroupCustomers"
 EXTENSION = "x-threedcart-filter"
 MATCHES = ("equals", "since", "until")
+LAST_UPDATE = "$lastUpdate"
+RESERVED = frozenset(
+    {
+        # keyword arguments of the SDK's list methods, and parameters of the CLI's commands
+        *("group_id", "limit", "offset", "timeout", "concurrency", "page_size", "since", "lag"),
+        *("ctx", "output", "fmt", "format", "columns", "raw_csv", "yes", "state_file", "filters"),
+    }
+)
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -119,25 +127,22 @@ def tables(spec: dict[str, Any]) -> dict[str, Any]:
         if match not in MATCHES:
             raise SpecError(f"{where}: {EXTENSION}.match must be one of {', '.join(MATCHES)}, not {match!r}")
         field = extension.get("field")
-        if not isinstance(field, str) or not (field in fields or field.startswith("$")):
+        if not isinstance(field, str) or not (field in fields or field == LAST_UPDATE):
             raise SpecError(f"{where}: {EXTENSION}.field {field!r} is not a property of Customer")
+        if field == LAST_UPDATE and match == "equals":
+            raise SpecError(f"{where}: {LAST_UPDATE} takes since or until, not equals")
+        kind = fields.get(field, {}).get("type")
+        if kind == "object" or (match != "equals" and kind in ("boolean", "array")):
+            raise SpecError(f"{where}: {match} cannot filter the {kind} field {field}")
         kwarg = str(PythonIdentifier(name, FIELD_PREFIX))
         sdk_name = extension.get("sdk-name", kwarg)
         if not isinstance(sdk_name, str) or not sdk_name.isidentifier() or keyword.iskeyword(sdk_name):
             raise SpecError(f"{where}: {EXTENSION}.sdk-name {sdk_name!r} is not a Python identifier")
-        if sdk_name in filters or sdk_name in (
-            "group_id",
-            "limit",
-            "offset",
-            "timeout",
-            "concurrency",
-            "page_size",
-        ):
+        if sdk_name in filters or sdk_name in RESERVED:
             raise SpecError(f"{where}: the SDK name {sdk_name!r} is taken")
         schema = param.get("schema", {})
-        store_time = match in ("since", "until") or (
-            store_time_schema is not None and schema == store_time_schema
-        )
+        # a bound on the store's last-update time, or a parameter in the store's date format
+        store_time = field == LAST_UPDATE or (store_time_schema is not None and schema == store_time_schema)
         filters[sdk_name] = {
             "param": name,
             "kwarg": kwarg,

@@ -12,7 +12,7 @@ requires `threedcart-customers-client>=MAJOR.0,<MAJOR+1`.
     python tools/versions.py bump [ROOT]    # after a major bump of the spec: edit pyproject.toml
 
 `make venv` runs `check` before installing (so a major bump fails naming the line to edit,
-not with a resolver error), and `make release-spec` runs `bump`.
+not with a resolver error); `make versions-bump` and `make release-spec` run `bump`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def problems(root: Path) -> list[str]:
     if _major(sdk) != major:
         found.append(
             f'pyproject.toml: version = "{sdk}" must have the API contract\'s major version {major} '
-            f'(openapi/customers.yaml info.version {api}): set it to "{major}.0.0" (or run make release-spec)'
+            f'(openapi/customers.yaml info.version {api}): set it to "{major}.0.0" '
+            "(make versions-bump does it)"
         )
     ranges = _RANGE.findall(text)
     if len(ranges) != 1:
@@ -55,7 +56,7 @@ def problems(root: Path) -> list[str]:
         found.append(
             f"pyproject.toml: the dependency {CLIENT}>={ranges[0][0]}...,<{ranges[0][1]} does not admit "
             f'the generated client {api}: edit it to "{CLIENT}>={major}.0,<{major + 1}" '
-            "(or run make release-spec)"
+            "(make versions-bump does it)"
         )
     return found
 

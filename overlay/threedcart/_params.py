@@ -93,7 +93,7 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
 
 
 def query_params(
-    filters: dict[str, Any], store_tz: tzinfo, *, stacklevel: int = 4
+    filters: dict[str, Any], store_tz: tzinfo, *, stacklevel: int = 3
 ) -> tuple[int | None, dict[str, Any]]:
     """(group id, keyword arguments of the generated list operation) for these filters.
 

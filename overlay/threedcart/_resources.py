@@ -86,7 +86,7 @@ T = TypeVar("T")
 _ID = re.compile(r"[0-9]{1,10}")
 MAX_ID = 2**31 - 1
 MAX_READ_ID = 2**63 - 1  # the largest id read back (a signed 64-bit integer, as the pager keeps ids)
-CustomerLike = Customer | Mapping[str, Any]
+CustomerLike = Customer | CustomerCreate | CustomerUpdate | CustomerUpdateItem | Mapping[str, Any]
 """A `Customer`, or a mapping with the API's field names (`{"Email": ...}`)."""
 Page = list[Customer]
 
@@ -130,6 +130,10 @@ def server_time(response: httpx.Response | None) -> datetime | None:
 
 
 def api_error(response: httpx.Response) -> APIError:
+    if response.is_success and not response.content.strip():  # e.g. a 201 whose new id is unknown
+        return APIResponseValidationError(
+            f"the service answered {response.status_code} with no body", response=response
+        )
     return error_class(response.status_code)(_message(response), response=response)
 
 
@@ -137,7 +141,7 @@ def _to_customer(customer: CustomerLike, what: str = "customer") -> Customer:
     if isinstance(customer, Customer):
         warn_deprecated(customer.to_dict(), stacklevel=5)
         return customer
-    if isinstance(customer, CustomerCreate | CustomerUpdateItem):
+    if isinstance(customer, CustomerCreate | CustomerUpdate | CustomerUpdateItem):
         return Customer.from_dict(customer.to_dict())
     if not isinstance(customer, Mapping):
         raise TypeError(f"{what} must be a Customer or a mapping, not {type(customer).__name__}")
@@ -171,7 +175,7 @@ def _check_id(customer_id: int, what: str = "customer_id") -> int:
 
 def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | BulkFailure:
     """One item of `update_many`, checked against the spec's schema before anything is sent."""
-    if isinstance(customer, Customer | CustomerCreate | CustomerUpdateItem):
+    if isinstance(customer, Customer | CustomerCreate | CustomerUpdate | CustomerUpdateItem):
         data = customer.to_dict()
     elif isinstance(customer, Mapping):
         data = dict(customer)
@@ -229,10 +233,11 @@ def _record_batch(
         for item, position in zip(batch, order, strict=True):
             outcome = parsed[position]
             assert isinstance(outcome, WriteResult)
-            if outcome.status.startswith("2"):
+            status_text = str(outcome.status)
+            if status_text.startswith("2"):
                 result.updated.append(item.customer_id)
             else:
-                code = int(outcome.status) if outcome.status.isdigit() else 0
+                code = int(status_text) if _ID.fullmatch(status_text) else 0
                 result.failed.append(BulkFailure(item.index, item.customer_id, code, outcome.message))
     elif status == 404:  # none of the batch exists: only the messages are per item
         try:

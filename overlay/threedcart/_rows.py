@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import functools
 import itertools
 import json
 import math
@@ -85,7 +86,7 @@ class FieldRule:
             ok = isinstance(value, int) and not isinstance(value, bool)
         elif kind is float:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if ok and not math.isfinite(value):  # type: ignore[arg-type]
+            if ok and isinstance(value, float) and not math.isfinite(value):
                 return f"{name} must be a finite number"
         elif kind is list:
             ok = isinstance(value, list | tuple)
@@ -113,7 +114,7 @@ class FieldRule:
                     value.encode("utf-8")
                 except UnicodeEncodeError:
                     return f"{name} is not valid Unicode (it contains a lone surrogate)"
-            if self.pattern is not None and not re.search(self.pattern, value):
+            if self.pattern is not None and not _search(self.pattern, value):
                 return f"{name} does not match the pattern {self.pattern}"
         if isinstance(value, list | tuple):
             return self._items_problem(value, name)
@@ -177,6 +178,21 @@ class FieldRule:
         return float(cleaned)
 
 
+@functools.cache
+def _pattern(pattern: str) -> re.Pattern[str] | None:
+    """The spec's `pattern`, compiled once; None when Python's `re` cannot read it (an ECMA-only
+    construct such as `\\p{L}`): the service then judges the value alone."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def _search(pattern: str, value: str) -> bool:
+    compiled = _pattern(pattern)
+    return compiled is None or compiled.search(value) is not None
+
+
 _ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
 _ASCII_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _KIND_NAMES = {
@@ -211,6 +227,17 @@ def _number(value: float) -> str:
 
 def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
     """The rule of one schema of the spec (references already inlined in `CUSTOMER_FIELDS`)."""
+    if "allOf" in schema:  # OpenAPI 3.0's `allOf: [$ref]` beside `nullable`/`description`
+        merged: dict[str, Any] = {}
+        for member in [*schema["allOf"], {k: v for k, v in schema.items() if k != "allOf"}]:
+            properties = {**merged.get("properties", {}), **member.get("properties", {})}
+            required = [*merged.get("required", []), *member.get("required", [])]
+            merged.update(member)
+            if properties:
+                merged["properties"] = properties
+            if required:
+                merged["required"] = required
+        schema = merged
     declared = schema.get("type")
     types = [declared] if isinstance(declared, str) else list(declared or [])  # OpenAPI 3.1 lists
     nullable = bool(schema.get("nullable")) or "null" in types

@@ -34,7 +34,7 @@ from .._bulk import partial_result
 from .._client import Store, store_zone
 from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_STORE_TIMEZONE, ENV_TOKEN
 from .._pagination import export_needs_changes, export_problem
-from .._params import STORE_TIME_FORMAT, Filters, store_time
+from .._params import STORE_TIME_FORMAT, UPDATED_SINCE, UPDATED_UNTIL, Filters, store_time
 from .._rows import (
     FIELDS,
     ImportEncodingError,
@@ -302,20 +302,25 @@ _OPTION_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float
 def _filter_option(name: str, spec: dict[str, Any]) -> Any:
     """The CLI option of one list filter of the spec (`LIST_FILTERS`): `--name-with-dashes`."""
     schema = spec["schema"]
+    bound = {"since": "at or after", "until": "at or before"}.get(spec["match"], "")
     if spec["store_time"]:
         kind: Any = str
-        help_text = (
-            f"{'Updated at or after' if spec['match'] == 'since' else 'Updated at or before'} (any date)."
-        )
+        what = "Updated" if spec["field"] == "$lastUpdate" else spec["field"]
+        help_text = f"{what} {bound or 'on'} (any date)."
     elif schema.get("type") == "array":
         kind = list[_OPTION_TYPES.get(schema.get("items", {}).get("type", ""), str)]  # type: ignore[misc]
         help_text = f"{spec['description']} (repeat the option for several values)."
     else:
         kind = _OPTION_TYPES.get(schema.get("type", ""), str)
         help_text = spec["description"] or f"The API's {spec['param']} filter."
+    if bound and not spec["store_time"]:
+        help_text = f"{help_text} ({spec['field']} {bound} the value)."
     if spec["deprecated"]:
         help_text = f"Deprecated. {help_text}"
-    option = typer.Option(f"--{name.replace('_', '-')}", help=help_text, rich_help_panel="Filters")
+    flag = f"--{name.replace('_', '-')}"
+    if kind is bool:  # --name / --no-name: a boolean filter can ask for false too
+        flag = f"{flag}/--no-{name.replace('_', '-')}"
+    option = typer.Option(flag, help=help_text, rich_help_panel="Filters")
     return Annotated[kind | None, option]
 
 
@@ -635,12 +640,12 @@ def _written_since(store: Store, filters: Filters, start: datetime, end: datetim
     tz = store.store_tz
     low, _ = local_range(start - EXPORT_CLOCK_MARGIN, end, tz)
     assert low is not None
-    since, until = filters.get("updated_since"), filters.get("updated_until")
+    since, until = filters.get(UPDATED_SINCE), filters.get(UPDATED_UNTIL)
     if until is not None and _store_local(until, tz, end_of_day=True) < low:
         return 0  # the filter's window closed before the export began: nothing can enter it
     recent = dict(filters)
     if since is None or _store_local(since, tz) < low:
-        recent["updated_since"] = low  # naive: store time
+        recent[UPDATED_SINCE] = low  # naive: store time
     return store.customers.count(**typing.cast(Filters, recent))
 
 
