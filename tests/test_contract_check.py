@@ -1,4 +1,8 @@
-"""`threedcart contract-check`: clean against the mock, every drift named against a drifted server."""
+"""`threedcart contract-check`: clean against the mock, every drift named against a drifted server.
+
+The check is `threedcart.contract` (the `contract` extra): the spec packaged with it, answers
+judged by openapi-schema-validator, the install hint when the extra is missing.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import httpx
 import pytest
 import yaml
 from conftest import API
-from threedcart._contract import Spec, Validator
+from threedcart.contract import ContractCheck, Spec, load_spec, packaged_spec
 from threedcart_mock.testing import MockServer
 
 CLI = str(Path(sys.executable).parent / "threedcart")
@@ -174,9 +178,10 @@ def test_a_drifted_server_is_exit_1_with_every_drift_named(store: MockServer) ->
     type_drift = [
         line
         for line in found
-        if line.startswith("DEVIATION listCustomers GET ") and "$[*].CustomerID: a string" in line
+        if line.startswith("DEVIATION listCustomers GET ") and "status 200 $[0].CustomerID: a string" in line
     ]
     assert type_drift and all("the spec says integer" in line for line in type_drift)
+    assert any(line.endswith(" places") for line in type_drift)  # one line for the whole page
     assert any(
         line.startswith(f"DEVIATION getCustomer GET {API}/Customers/")
         and "status 410 is not documented" in line
@@ -202,7 +207,7 @@ def test_writes_against_a_drifted_server(store: MockServer) -> None:
     assert result.returncode == 1, result.stdout
     found = deviations(result.stdout)
     assert any(
-        line.startswith("DEVIATION createCustomer POST ") and "$[*].Message: missing" in line
+        line.startswith("DEVIATION createCustomer POST ") and "status 201 $[0].Message: missing" in line
         for line in found
     )
     assert any(line.startswith("DEVIATION deleteCustomer DELETE ") and "status 204" in line for line in found)
@@ -211,38 +216,145 @@ def test_writes_against_a_drifted_server(store: MockServer) -> None:
 # --- the validator, from the spec alone ---------------------------------------------------------
 def test_the_validator_takes_names_types_and_limits_from_the_spec() -> None:
     spec = Spec(yaml.safe_load(SPEC_PATH.read_text()))
-    validator = Validator(spec)
-    page = {"$ref": "#/components/schemas/CustomerList"}
-    assert list(validator.errors([{"CustomerID": 1, "Email": None, "BillingTaxID": None}], page)) == []
+    page = "#/components/schemas/CustomerList"
+    assert spec.errors([{"CustomerID": 1, "Email": None, "BillingTaxID": None}], page) == []
     problems = dict(
-        validator.errors(
+        spec.errors(
             [
+                {"CustomerID": 1},
                 {
                     "CustomerID": 1,
                     "Email": "x" * 101,
                     "Enabled": None,
                     "XTestLoyaltyPoints": 3,
                     "TotalStoreCredit": "1",
-                }
+                    "ShippingAddressType": 2**40,
+                },
             ],
             page,
         )
     )
-    assert "at most 100" in problems["$[*].Email"]
-    assert "null" in problems["$[*].Enabled"]
-    assert "does not document" in problems["$[*].XTestLoyaltyPoints"]
-    assert "the spec says number" in problems["$[*].TotalStoreCredit"]
-    # allOf members merged: the bulk item requires its id
-    item = {"$ref": "#/components/schemas/CustomerUpdateItem"}
-    assert dict(validator.errors({"Email": "a@b.c"}, item)) == {
-        "$.CustomerID": "missing, but the spec requires it"
-    }
-    # oneOf: a count is fine, a count of the wrong type is named
-    count = spec.resolve({"$ref": "#/components/responses/CustomerListOrCount"})["content"][
-        "application/json"
+    assert "at most 100" in problems["$[1].Email"]
+    assert "null" in problems["$[1].Enabled"]
+    assert "does not document" in problems["$[1].XTestLoyaltyPoints"]
+    assert "the spec says number" in problems["$[1].TotalStoreCredit"]
+    assert "int32" in problems["$[1].ShippingAddressType"]  # formats are checked
+    assert len(problems) == 5
+    # the bulk item requires its id
+    item = "#/components/schemas/CustomerUpdateItem"
+    assert spec.errors({"Email": "a@b.c"}, item) == [("$.CustomerID", "missing, but the spec requires it")]
+    # oneOf: a count is fine, a count of the wrong type is named against the count's schema
+    op = spec.operation("listCustomers")
+    assert op is not None
+    response = spec.response_for(op, 200)
+    assert response is not None
+    content = spec.body_schema(response)
+    assert content is not None
+    assert spec.errors({"TotalCount": 3}, content[1]) == []
+    assert spec.errors({"TotalCount": "3"}, content[1]) == [
+        ("$.TotalCount", 'a string, the spec says integer (e.g. "3")')
     ]
-    assert list(validator.errors({"TotalCount": 3}, count["schema"])) == []
-    assert list(validator.errors({"TotalCount": "3"}, count["schema"]))
+    assert spec.errors([{"CustomerID": "3"}], content[1]) == [
+        ("$[0].CustomerID", 'a string, the spec says integer (e.g. "3")')
+    ]
+
+
+def _nested_spec() -> Spec:
+    """The spec with a nested object and an array of objects added to Customer."""
+    document = yaml.safe_load(SPEC_PATH.read_text())
+    properties = document["components"]["schemas"]["Customer"]["properties"]
+    properties["XTestAddress"] = {
+        "type": "object",
+        "nullable": True,
+        "properties": {"Zip": {"type": "string", "maxLength": 5}, "Lines": {"type": "array", "items": {}}},
+    }
+    properties["XTestTags"] = {
+        "type": "array",
+        "items": {"type": "object", "required": ["Name"], "properties": {"Name": {"type": "string"}}},
+    }
+    return Spec(document)
+
+
+def test_a_nested_deviation_is_named_by_its_path() -> None:
+    spec = _nested_spec()
+    page = [
+        {"CustomerID": 1, "XTestAddress": {"Zip": "123456"}, "XTestTags": [{"Name": "a"}, {"Nme": "b"}]},
+        {"CustomerID": 2, "XTestAddress": {"Zip": "1", "Lines": [], "Country": "US"}},
+        {"CustomerID": 3, "XTestAddress": None, "XTestTags": [{"Name": 7}]},
+    ]
+    assert spec.errors(page, "#/components/schemas/CustomerList") == [
+        ("$[0].XTestAddress.Zip", "too long, the spec allows at most 5 characters (e.g. 6)"),
+        ("$[0].XTestTags[1].Name", "missing, but the spec requires it"),
+        ("$[0].XTestTags[1].Nme", "a field the spec does not document (a string)"),
+        ("$[1].XTestAddress.Country", "a field the spec does not document (a string)"),
+        ("$[2].XTestTags[0].Name", "an integer, the spec says string (e.g. 7)"),
+    ]
+
+
+def test_a_deviation_line_names_operation_status_and_path() -> None:
+    """Through the check: one line per place in a record, the first record's path, the count."""
+    spec = _nested_spec()
+    bad = [{"CustomerID": n, "XTestAddress": {"Zip": "1234567"}} for n in (1, 2, 3)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=bad)
+
+    lines: list[str] = []
+    with httpx.Client(transport=httpx.MockTransport(answer), base_url="http://store.test") as http:
+        check = ContractCheck(spec, http, progress=lambda finding: lines.append(finding.line()))
+        op = spec.operation(ContractCheck.LIST)
+        assert op is not None
+        response = check.call(op, query={"limit": 5, "offset": 1})
+    assert response.status_code == 200 and response.json() == bad  # the raw answer comes back
+    assert lines == [
+        f"DEVIATION listCustomers GET {API}/Customers?limit=5&offset=1: status 200 "
+        "$[0].XTestAddress.Zip: too long, the spec allows at most 5 characters (e.g. 7), in 3 places"
+    ]
+
+
+# --- the spec shipped with the package, and the extra ------------------------------------------
+def test_the_packaged_spec_is_the_repository_spec() -> None:
+    assert packaged_spec().read_bytes() == SPEC_PATH.read_bytes(), "run `make generate`"
+    assert load_spec() == yaml.safe_load(SPEC_PATH.read_text())
+
+
+def _run_python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=env if env is not None else os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("blocked", ["yaml", "openapi_schema_validator"])
+def test_without_the_extra_contract_check_says_how_to_install_it(blocked: str) -> None:
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None; sys.argv[0] = 'threedcart'\n"
+        "from threedcart._cli import main; main()"
+    )
+    result = _run_python(code, "contract-check", env=_env("http://127.0.0.1:9"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pip install 'threedcart[contract]'" in result.stderr and blocked in result.stderr
+    # the package itself says the same when imported
+    result = _run_python(f"import sys; sys.modules[{blocked!r}] = None; import threedcart.contract")
+    assert result.returncode == 1 and "pip install 'threedcart[contract]'" in result.stderr
+
+
+def test_the_sdk_and_other_commands_never_import_the_extra(store: MockServer) -> None:
+    code = (
+        "import sys\n"
+        "for name in ('yaml', 'openapi_schema_validator', 'jsonschema'): sys.modules[name] = None\n"
+        "import threedcart, threedcart._cli._app\n"
+        "sys.argv[0] = 'threedcart'\n"
+        "from threedcart._cli import main; main()"
+    )
+    result = _run_python(code, "customers", "count", env=_env(store.url))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "60"
 
 
 def test_names_and_limits_come_from_the_spec_given(store: MockServer, tmp_path: Path) -> None:
@@ -256,6 +368,6 @@ def test_names_and_limits_come_from_the_spec_given(store: MockServer, tmp_path: 
     result = check(store.url, "--spec", str(changed))
     assert result.returncode == 1, result.stdout + result.stderr
     found = deviations(result.stdout)
-    assert any("$[*].BillingTaxID: a field the spec does not document" in line for line in found)
-    assert any("$[*].BillingCity: " in line and "at most 3" in line for line in found)
+    assert any(".BillingTaxID: a field the spec does not document" in line for line in found)
+    assert any(".BillingCity: " in line and "at most 3" in line for line in found)
     assert not any("CustomerID" in line for line in found)

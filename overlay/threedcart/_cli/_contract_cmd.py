@@ -1,20 +1,27 @@
-"""`threedcart contract-check`: the spec against a live store (registered on `app` by `_app`)."""
+# pyright: strict
+"""`threedcart contract-check`: the spec against a live store (registered on `app` by `_app`).
+
+The check itself is `threedcart.contract`, which needs the `contract` extra; it is imported when
+the command runs, so no other command loads PyYAML or openapi-schema-validator.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .._client import Store
-from .._contract import CheckAborted, ContractCheck, Finding, Spec, SpecError, default_spec_path, load_spec
-from ._app import _store, app
+from .. import Store
+from ._app import _store, app  # pyright: ignore[reportPrivateUsage]  (the CLI's own helper)
 from ._output import clean, say_error
 
+if TYPE_CHECKING:
+    from ..contract import Finding
+
 USAGE_ERROR = 2
+_INSTALL = "pip install 'threedcart[contract]'"
 
 
 def _usage(message: str) -> typer.Exit:
@@ -46,7 +53,8 @@ def contract_check_cmd(
         Path | None,
         typer.Option(
             "--spec",
-            help="The OpenAPI document (default: $THREEDCART_SPEC, else the checkout's spec).",
+            help="The OpenAPI document, YAML or .json (default: the spec this version was built from).",
+            envvar="THREEDCART_SPEC",
         ),
     ] = None,
 ) -> None:
@@ -59,11 +67,12 @@ def contract_check_cmd(
 
     Example: threedcart --base-url https://apirest.3dcart.com contract-check
     """
-    path = spec_file or default_spec_path(os.environ)
-    if path is None:
-        raise _usage("no spec found: pass --spec openapi/customers.yaml (or set THREEDCART_SPEC)")
     try:
-        spec = Spec(load_spec(path))
+        from ..contract import CheckAborted, ContractCheck, Spec, SpecError, load_spec
+    except ModuleNotFoundError as exc:
+        raise _usage(f"contract-check needs the contract extra ({exc.name} is missing): {_INSTALL}") from None
+    try:
+        spec = Spec(load_spec(spec_file))
     except SpecError as exc:
         raise _usage(str(exc)) from None
     with _contract_store(ctx) as store:

@@ -1,48 +1,32 @@
-"""`threedcart contract-check`: the spec's operations against a live store, every deviation named.
+# pyright: strict
+"""The probes of `threedcart contract-check`: the spec's operations against a live store.
 
 Everything the check knows about the API comes from the OpenAPI document: paths, parameters,
-documented statuses and the response schemas (with `$ref`, `allOf`, `oneOf`/`anyOf`, types,
-`nullable`, `required`, `maxLength`, bounds, `enum`, `pattern`). The only names written here are
-the seven operationIds it exercises. Requests go through a `Store`'s httpx client, so the SDK's
-rate limit, retries and deadlines apply, while the raw status and body stay visible.
-
-The document is YAML, read with PyYAML, which the SDK does not depend on: it is imported only
-when a YAML document is loaded (a JSON document needs nothing beyond the standard library), and
-only this check, which the CLI runs, loads one.
+documented statuses and the response schemas. The only names written here are the seven
+operationIds it exercises. Requests go through a `Store`'s httpx client (its public
+`store.client.get_httpx_client()`), so the SDK's rate limit, retries and deadlines apply, while
+the raw status and body stay visible.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from .errors import ThreeDCartError
+from ..errors import ThreeDCartError
+from ._spec import Operation, Spec, as_object, is_array, is_object, json_pointer
 
 # The statuses the service is known to answer without a body (API-FACTS: "some 400/404/500
 # answers have no body at all"), allowed whatever the document says about their content.
 BODILESS_ALLOWED = frozenset({400, 404, 500})
-_INT_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-_JSON_TYPES = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean",
-    "array": "an array",
-    "object": "an object",
-}
-
-
-class SpecError(Exception):
-    """The document cannot be read or lacks what the check needs (a usage error)."""
+_INT_MAX = {"int32": 2**31 - 1, "int64": 2**63 - 1}
 
 
 class CheckAborted(Exception):
@@ -53,280 +37,11 @@ class CheckAborted(Exception):
         self.usage = usage
 
 
-def load_spec(path: Path) -> dict[str, Any]:
-    """The OpenAPI document at `path` (YAML, or JSON when it ends in .json)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read the spec {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"the spec {path} is not UTF-8") from None
-    if path.suffix.lower() == ".json":
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"the spec {path} is not valid JSON: {exc}") from None
-    else:
-        try:
-            import yaml
-        except ModuleNotFoundError:
-            raise SpecError(
-                "reading a YAML spec needs PyYAML (pip install PyYAML), or pass the spec as JSON"
-            ) from None
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise SpecError(f"the spec {path} is not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
-        raise SpecError(f"{path} is not an OpenAPI document (no paths)")
-    return document
-
-
-def default_spec_path(environ: Mapping[str, str]) -> Path | None:
-    """`$THREEDCART_SPEC`, else the repository's `openapi/customers.yaml` (a checkout)."""
-    override = environ.get("THREEDCART_SPEC", "").strip()
-    if override:
-        return Path(override)
-    candidate = Path(__file__).resolve().parent.parent.parent / "openapi" / "customers.yaml"
-    return candidate if candidate.is_file() else None
-
-
-# --- the document -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Operation:
-    operation_id: str
-    method: str
-    path: str  # the template, e.g. /3dCartWebAPI/v1/Customers/{id}
-    spec: Mapping[str, Any]
-    path_parameters: tuple[Mapping[str, Any], ...]
-
-
-class Spec:
-    """An OpenAPI 3.0 document: operations by id, `$ref`s resolved, schemas merged."""
-
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        self.document = document
-        self.operations: dict[str, Operation] = {}
-        for path, item in document["paths"].items():
-            item = self.resolve(item)
-            shared = tuple(self.resolve(p) for p in item.get("parameters", ()))
-            for method in ("get", "put", "post", "delete", "patch"):
-                op = item.get(method)
-                if isinstance(op, dict) and op.get("operationId"):
-                    self.operations[op["operationId"]] = Operation(
-                        op["operationId"], method.upper(), path, op, shared
-                    )
-
-    def resolve(self, node: Any) -> Any:
-        """`node`, following `$ref`s within the document."""
-        seen: set[str] = set()
-        while isinstance(node, Mapping) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#/") or ref in seen:
-                raise SpecError(f"cannot resolve $ref {ref!r}")
-            seen.add(ref)
-            target: Any = self.document
-            for part in ref[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                if not isinstance(target, Mapping) or part not in target:
-                    raise SpecError(f"cannot resolve $ref {ref!r}")
-                target = target[part]
-            node = target
-        return node
-
-    def operation(self, operation_id: str) -> Operation | None:
-        return self.operations.get(operation_id)
-
-    def responses(self, op: Operation) -> dict[str, Any]:
-        return {str(k): self.resolve(v) for k, v in (op.spec.get("responses") or {}).items()}
-
-    def response_for(self, op: Operation, status: int) -> Mapping[str, Any] | None:
-        """The documented response for `status` (exact, then `4XX`, then `default`)."""
-        responses = self.responses(op)
-        for key in (str(status), f"{status // 100}XX", f"{status // 100}xx", "default"):
-            if key in responses:
-                return responses[key]  # type: ignore[no-any-return]
-        return None
-
-    def parameters(self, op: Operation, where: str) -> dict[str, Mapping[str, Any]]:
-        params = [*op.path_parameters, *(self.resolve(p) for p in op.spec.get("parameters", ()))]
-        return {p["name"]: p for p in params if p.get("in") == where}
-
-    def merged(self, schema: Any) -> dict[str, Any]:
-        """A schema with its `$ref` resolved and its `allOf` members merged into one."""
-        schema = self.resolve(schema)
-        if not isinstance(schema, Mapping):
-            return {}
-        result: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-        properties: dict[str, Any] = dict(result.get("properties") or {})
-        required: list[str] = list(result.get("required") or [])
-        for member in schema.get("allOf") or ():
-            part = self.merged(member)
-            for key, value in part.items():
-                if key == "properties":
-                    for name, prop in value.items():
-                        properties.setdefault(name, prop)
-                elif key == "required":
-                    required.extend(n for n in value if n not in required)
-                else:
-                    result.setdefault(key, value)
-        if properties:
-            result["properties"] = properties
-        if required:
-            result["required"] = required
-        if "type" not in result and properties:
-            result["type"] = "object"
-        return result
-
-    def body_schema(self, response: Mapping[str, Any]) -> tuple[str, Any] | None:
-        """The (media type, schema) of a response's JSON content, if it documents one."""
-        content = response.get("content") or {}
-        for media, entry in content.items():
-            if "json" in media and isinstance(entry, Mapping) and "schema" in entry:
-                return media, entry["schema"]
-        return None
-
-    def request_schema(self, op: Operation) -> dict[str, Any]:
-        body = self.resolve(op.spec.get("requestBody") or {})
-        for media, entry in (body.get("content") or {}).items():
-            if "json" in media:
-                return self.merged(entry.get("schema"))
-        return {}
-
-
-# --- validation ---------------------------------------------------------------------------------
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=True)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _type_ok(expected: str, value: Any) -> bool:
-    if expected == "string":
-        return isinstance(value, str)
-    if expected == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if expected == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if expected == "boolean":
-        return isinstance(value, bool)
-    if expected == "array":
-        return isinstance(value, list)
-    if expected == "object":
-        return isinstance(value, dict)
-    return True
-
-
-class Validator:
-    """Checks a JSON value against a schema of the document; yields (path, problem) pairs.
-
-    Array indexes appear as `[*]`, so the same problem in every record of a page is one
-    deviation. Every property an answer carries must be documented: `additionalProperties`
-    (absent or `true`) does not silence an unknown field, because the point of the check is a
-    document that describes everything the service sends.
-    """
-
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-
-    def errors(self, value: Any, schema: Any, path: str = "$") -> Iterator[tuple[str, str]]:
-        s = self.spec.merged(schema)
-        if not s:
-            return
-        if value is None:
-            if not s.get("nullable"):
-                yield path, "null, but the spec does not allow null here"
-            return
-        for key in ("oneOf", "anyOf"):
-            if key in s:
-                yield from self._alternatives(value, s[key], path)
-                return
-        expected = s.get("type")
-        if isinstance(expected, str) and not _type_ok(expected, value):
-            yield path, f"{_kind(value)}, the spec says {expected} (e.g. {_show(value)})"
-            return
-        if "enum" in s and value not in s["enum"]:
-            yield path, f"{_show(value)} is not one of {_show(s['enum'])}"
-        if isinstance(value, str):
-            yield from self._string(value, s, path)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            yield from self._number(value, s, path)
-        elif isinstance(value, list):
-            yield from self._array(value, s, path)
-        elif isinstance(value, dict):
-            yield from self._object(value, s, path)
-
-    def _alternatives(self, value: Any, options: list[Any], path: str) -> Iterator[tuple[str, str]]:
-        found = [list(self.errors(value, option, path)) for option in options]
-        if any(not problems for problems in found):
-            return
-        # report against the alternative of the same JSON type, else the closest one
-        same = [
-            p
-            for p, option in zip(found, options, strict=True)
-            if _type_ok(str(self.spec.merged(option).get("type", "")), value)
-        ]
-        yield from min(same or found, key=len)
-
-    def _string(self, value: str, s: Mapping[str, Any], path: str) -> Iterator[tuple[str, str]]:
-        if "maxLength" in s and len(value) > s["maxLength"]:
-            yield path, f"{len(value)} characters, the spec allows at most {s['maxLength']}"
-        if "minLength" in s and len(value) < s["minLength"]:
-            yield path, f"{len(value)} characters, the spec needs at least {s['minLength']}"
-        if "pattern" in s and not re.search(s["pattern"], value):
-            yield path, f"{_show(value)} does not match the pattern {s['pattern']}"
-
-    def _number(self, value: float, s: Mapping[str, Any], path: str) -> Iterator[tuple[str, str]]:
-        low, high = _INT_FORMATS.get(str(s.get("format")), (None, None))
-        if low is not None and high is not None and not low <= value <= high:
-            yield path, f"{value} is outside {s['format']}"
-        if "minimum" in s and value < s["minimum"]:
-            yield path, f"{value} is below the minimum {s['minimum']}"
-        if "maximum" in s and value > s["maximum"]:
-            yield path, f"{value} is above the maximum {s['maximum']}"
-
-    def _array(self, value: list[Any], s: Mapping[str, Any], path: str) -> Iterator[tuple[str, str]]:
-        if "minItems" in s and len(value) < s["minItems"]:
-            yield path, f"{len(value)} items, the spec needs at least {s['minItems']}"
-        if "maxItems" in s and len(value) > s["maxItems"]:
-            yield path, f"{len(value)} items, the spec allows at most {s['maxItems']}"
-        if "items" in s:
-            for item in value:
-                yield from self.errors(item, s["items"], f"{path}[*]")
-
-    def _object(self, value: dict[str, Any], s: Mapping[str, Any], path: str) -> Iterator[tuple[str, str]]:
-        properties: Mapping[str, Any] = s.get("properties") or {}
-        for name in s.get("required") or ():
-            if name not in value:
-                yield f"{path}.{name}", "missing, but the spec requires it"
-        extra = s.get("additionalProperties")
-        for name, item in value.items():
-            if name in properties:
-                yield from self.errors(item, properties[name], f"{path}.{name}")
-            elif isinstance(extra, Mapping):
-                yield from self.errors(item, extra, f"{path}.{name}")
-            else:
-                yield f"{path}.{name}", f"a field the spec does not document ({_kind(item)})"
-
-
 # --- the check ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Finding:
+    """One deviation (or note) of one request."""
+
     operation: str
     request: str
     problem: str
@@ -338,18 +53,13 @@ class Finding:
 
 
 @dataclass
-class Answer:
-    status: int
-    body: Any  # the decoded JSON; None when bodiless or not JSON
-    bodiless: bool
-
-
-@dataclass
 class Report:
-    findings: list[Finding] = field(default_factory=list)
+    """What a check found, and how much it asked."""
+
+    findings: list[Finding] = field(default_factory=list[Finding])
     requests: int = 0
-    operations: set[str] = field(default_factory=set)
-    skipped: list[str] = field(default_factory=list)
+    operations: set[str] = field(default_factory=set[str])
+    skipped: list[str] = field(default_factory=list[str])
     stopped: str | None = None
 
     @property
@@ -374,16 +84,13 @@ class Report:
         return text
 
 
-def _pointer(document: Any, pointer: str) -> Any:
-    for part in pointer.strip("/").split("/") if pointer.strip("/") else ():
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(document, list) and part.isdigit() and int(part) < len(document):
-            document = document[int(part)]
-        elif isinstance(document, dict) and part in document:
-            document = document[part]
-        else:
-            return None
-    return document
+def _reject(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _decoded(raw: bytes) -> Any:
+    """The JSON value of a body (NaN and Infinity are not JSON)."""
+    return json.loads(raw, parse_constant=_reject)
 
 
 class ContractCheck:
@@ -403,8 +110,7 @@ class ContractCheck:
         self.spec = spec
         self.http = http
         self.allow_writes = allow_writes
-        self.validator = Validator(spec)
-        self.report = Report()
+        self.report: Report = Report()
         self._progress = progress
         self._customer_schema: dict[str, Any] = {}
 
@@ -428,7 +134,8 @@ class ContractCheck:
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         expect: frozenset[int] | set[int] = frozenset({200}),
-    ) -> Answer | None:
+    ) -> httpx.Response:
+        """Sends one request of `op`, judges its answer against the spec and returns it."""
         path = op.path
         for name, value in (path_values or {}).items():
             path = path.replace("{" + name + "}", str(value))
@@ -438,9 +145,7 @@ class ContractCheck:
         self.report.requests += 1
         self.report.operations.add(op.operation_id)
         try:
-            response = self.http.request(
-                op.method, path, params=dict(query or {}), json=body if body is not None else None
-            )
+            response = self.http.request(op.method, path, params=dict(query or {}), json=body)
         except (httpx.HTTPError, ThreeDCartError) as exc:
             raise CheckAborted(f"{request}: no answer ({type(exc).__name__}: {exc})") from None
         if response.status_code == 401 and self.report.requests == 1:
@@ -449,7 +154,8 @@ class ContractCheck:
                 "THREEDCART_PRIVATE_KEY and THREEDCART_TOKEN",
                 usage=True,
             )
-        return self._judge(op, request, response, set(expect))
+        self._judge(op, request, response, set(expect))
+        return response
 
     def _check_query(self, op: Operation, request: str, query: Mapping[str, Any]) -> None:
         known = self.spec.parameters(op, "query")
@@ -461,11 +167,9 @@ class ContractCheck:
                     )
                 )
 
-    def _judge(self, op: Operation, request: str, response: httpx.Response, expect: set[int]) -> Answer:
+    def _judge(self, op: Operation, request: str, response: httpx.Response, expect: set[int]) -> None:
         status = response.status_code
         raw = response.content
-        bodiless = not raw.strip()
-        answer = Answer(status, None, bodiless)
         documented = self.spec.response_for(op, status)
 
         def deviation(problem: str) -> None:
@@ -478,36 +182,45 @@ class ContractCheck:
             wanted = " or ".join(str(s) for s in sorted(expect))
             deviation(f"status {status} where the spec leads to expect {wanted}")
         content = self.spec.body_schema(documented) if documented is not None else None
-        if bodiless:
+        if not raw.strip():
             if documented is None or content is None:
-                return answer
-            if status >= 400 and (status in BODILESS_ALLOWED or _says_bodiless(documented)):
+                return
+            if status >= 400 and (status in BODILESS_ALLOWED or _says_bodiless(documented.spec)):
                 self._add(Finding(op.operation_id, request, f"bodiless {status}", deviation=False))
             else:
                 deviation(f"bodiless {status}, but the spec documents a JSON body for it")
-            return answer
+            return
         if documented is not None and content is None:
             deviation(f"a body ({len(raw)} bytes) where the spec documents none for {status}")
-            return answer
+            return
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
-            answer.body = json.loads(raw)
+            body = _decoded(raw)
         except (ValueError, RecursionError):
             deviation(f"a body that is not JSON (Content-Type {media or 'none'}, {len(raw)} bytes)")
-            return answer
+            return
         if content is None:
-            return answer
+            return
         if "json" not in media:
             deviation(f"Content-Type {media or 'none'}, the spec documents {content[0]}")
-        # one line per place and kind of problem, however many records share it
-        tally: dict[tuple[str, str], tuple[str, int]] = {}
-        for path, problem in self.validator.errors(answer.body, content[1]):
-            kind = problem.split(" (e.g. ", 1)[0]
-            first, n = tally.get((path, kind), (problem, 0))
-            tally[path, kind] = (first, n + 1)
-        for (path, _), (problem, n) in tally.items():
-            deviation(f"{path}: {problem}" + (f", in {n} places" if n > 1 else ""))
-        return answer
+        # one line per kind of problem and place in a record, however many records share it
+        tally: dict[tuple[str, str], tuple[str, str, int]] = {}
+        for path, problem in self.spec.errors(body, content[1]):
+            key = (re.sub(r"\[\d+\]", "[*]", path), problem.split(" (e.g. ", 1)[0])
+            first_path, first_problem, n = tally.get(key, (path, problem, 0))
+            tally[key] = (first_path, first_problem, n + 1)
+        for path, problem, n in tally.values():
+            more = f", in {n} places" if n > 1 else ""
+            deviation(f"status {status} {path}: {problem}{more}")
+
+    def _body(self, response: httpx.Response, status: int = 200) -> Any:
+        """The decoded JSON of an answer of `status`; None for another status or no JSON."""
+        if response.status_code != status:
+            return None
+        try:
+            return _decoded(response.content)
+        except (ValueError, RecursionError):
+            return None
 
     # -- the probes --
     def run(self) -> Report:
@@ -532,16 +245,13 @@ class ContractCheck:
         if group_op is not None:
             self._group_probes(group_op, first, total)
 
-    def _records(self, answer: Answer | None) -> list[dict[str, Any]]:
-        if answer is None or answer.status != 200 or not isinstance(answer.body, list):
-            return []
-        return [r for r in answer.body if isinstance(r, dict)]
+    def _records(self, response: httpx.Response) -> list[dict[str, Any]]:
+        body = self._body(response)
+        return [dict(r) for r in body if is_object(r)] if is_array(body) else []
 
-    def _count(self, answer: Answer | None) -> int | None:
-        if answer is None or answer.status != 200 or not isinstance(answer.body, dict):
-            return None
+    def _count(self, response: httpx.Response) -> int | None:
         # the one integer property the count answer documents (TotalCount)
-        for value in answer.body.values():
+        for value in as_object(self._body(response)).values():
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
         return None
@@ -582,13 +292,17 @@ class ContractCheck:
             op = self.spec.operation(self.GET)
             response = self.spec.response_for(op, 200) if op else None
             content = self.spec.body_schema(response) if response else None
-            schema = self.spec.merged(content[1]) if content else {}
+            schema = self.spec.merged(self.spec.at(content[1])) if content else {}
             self._customer_schema = self.spec.merged(schema.get("items", schema))
         return self._customer_schema
 
+    def _properties(self) -> Mapping[str, Any]:
+        """The Customer's properties, as the get answer documents them."""
+        return as_object(self._customer().get("properties"))
+
     def _field_for(self, parameter: str) -> str | None:
         """The Customer property a string filter matches (`state` -> `BillingState`)."""
-        properties = self._customer().get("properties") or {}
+        properties = self._properties()
         word = parameter.lower()
         candidates = [p for p in properties if p.lower() == word or p.lower().endswith(word)]
         if len(candidates) > 1:
@@ -630,7 +344,7 @@ class ContractCheck:
     def _missing_id(self, schema: Mapping[str, Any]) -> int:
         high = schema.get("maximum")
         if high is None:
-            high = _INT_FORMATS.get(str(schema.get("format")), (0, 2**31 - 1))[1]
+            high = _INT_MAX.get(str(schema.get("format")), 2**31 - 1)
         return int(high)
 
     def _get_probes(self, op: Operation, first: dict[str, Any] | None) -> None:
@@ -653,10 +367,10 @@ class ContractCheck:
         if bulk is not None:
             schema = self.spec.request_schema(bulk)
             item = self.spec.merged(schema.get("items", schema))
-            required = item.get("required") or []
+            required: list[Any] = item.get("required") or []
             if len(required) == 1:
                 return str(required[0])
-        properties = self._customer().get("properties") or {}
+        properties = self._properties()
         return next((p for p in properties if p.lower().endswith("id") and "group" not in p.lower()), None)
 
     def _group_probes(self, op: Operation, first: dict[str, Any] | None, total: int | None) -> None:
@@ -668,9 +382,7 @@ class ContractCheck:
         limit, offset, countonly = self._paging(op)
         group = None
         if first is not None:
-            group_field = next(
-                (p for p in self._customer().get("properties") or {} if "group" in p.lower()), None
-            )
+            group_field = next((p for p in self._properties() if "group" in p.lower()), None)
             group = first.get(group_field) if group_field else None
         if not isinstance(group, int) or isinstance(group, bool):
             group = 0
@@ -692,8 +404,7 @@ class ContractCheck:
             return
         tag = secrets.token_hex(6)
         body, sent_email = self._new_customer(create, tag)
-        answer = self.call(create, body=body, expect={201})
-        new_id = self._created_id(create, answer)
+        new_id = self._created_id(create, self.call(create, body=body, expect={201}))
         if new_id is None:
             self._add(
                 Finding(create.operation_id, f"POST {create.path}", "no new id in the answer; writes stop")
@@ -718,7 +429,7 @@ class ContractCheck:
                 value = f"cc bulk {tag}"[: self._max_length(text_field)]
                 self.call(bulk, body=[{key: new_id, text_field: value}])
                 self._expect_field(get, get_param[0], new_id, text_field, value, "bulk update")
-                missing = self._missing_id(self.spec.merged((self._customer().get("properties") or {})[key]))
+                missing = self._missing_id(self.spec.merged(self._properties()[key]))
                 self.call(bulk, body=[{key: new_id}, {key: missing}], expect={206})
         finally:
             if delete is not None and (delete_param := self._id_param(delete)) is not None:
@@ -729,7 +440,7 @@ class ContractCheck:
 
     def _new_customer(self, op: Operation, tag: str) -> tuple[dict[str, Any], tuple[str, str] | None]:
         schema = self.spec.request_schema(op)
-        properties = schema.get("properties") or {}
+        properties = as_object(schema.get("properties"))
         body: dict[str, Any] = {}
         email: tuple[str, str] | None = None
         for name in schema.get("required") or ():
@@ -747,29 +458,29 @@ class ContractCheck:
                 body[name] = False
         return body, email
 
-    def _created_id(self, op: Operation, answer: Answer | None) -> int | None:
-        if answer is None or answer.status != 201 or answer.body is None:
+    def _created_id(self, op: Operation, response: httpx.Response) -> int | None:
+        body = self._body(response, 201)
+        if body is None:
             return None
         pointer = "/0/Value"
-        response = self.spec.response_for(op, 201) or {}
-        for link in (response.get("links") or {}).values():
-            link = self.spec.resolve(link)
-            for expression in (link.get("parameters") or {}).values():
+        documented = self.spec.response_for(op, 201)
+        for link in as_object(documented.spec.get("links") if documented else None).values():
+            for expression in as_object(as_object(self.spec.resolve(link)).get("parameters")).values():
                 if isinstance(expression, str) and expression.startswith("$response.body#"):
                     pointer = expression.split("#", 1)[1]
-        value = _pointer(answer.body, pointer)
+        value = json_pointer(body, pointer)
         try:
             return int(value)
         except (TypeError, ValueError):
             return None
 
     def _max_length(self, name: str) -> int:
-        prop = self.spec.merged((self._customer().get("properties") or {}).get(name, {}))
+        prop = self.spec.merged(self._properties().get(name, {}))
         return int(prop.get("maxLength", 64))
 
     def _editable_text_field(self, created: Mapping[str, Any]) -> str | None:
         """A plain text property (not sent on create, not read-only) to update."""
-        for name, prop in (self._customer().get("properties") or {}).items():
+        for name, prop in self._properties().items():
             prop = self.spec.merged(prop)
             if (
                 prop.get("type") == "string"
