@@ -65,9 +65,11 @@ generate: $(VENV_STAMP)
 	$(GENERATE) --output-path $(GEN_OUT)
 	$(call SPEC_TABLES,$(GEN_OUT))
 	rm -rf $(GEN_OUT)/.ruff_cache
+	cp $(SPEC) overlay/threedcart/contract/customers.yaml
 
 check-generated: $(VENV_STAMP)
 	@$(BIN)/python tools/spec_derive.py $(SPEC) --check
+	@cmp -s $(SPEC) overlay/threedcart/contract/customers.yaml || { echo "error: overlay/threedcart/contract/customers.yaml differs from $(SPEC); run 'make generate' and commit"; exit 1; }
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GENERATE) --output-path "$$tmp/out" >/dev/null && $(call SPEC_TABLES,"$$tmp/out") && rm -rf "$$tmp/out/.ruff_cache"; \
 	if diff -ru --exclude=__pycache__ --exclude=.ruff_cache --exclude='*.egg-info' --exclude=.pdm-build $(GEN_OUT) "$$tmp/out"; then \
