@@ -28,7 +28,8 @@ T = TypeVar("T")
 MAX_SPLITS_PER_BATCH = 32
 """Splits of one refused batch before its unresolved rest is reported as refused (each costs 2 requests)."""
 PARTIAL_RESULT = "partial_result"
-"""The attribute under which an exception raised by `update_many` carries the finished part."""
+"""The attribute under which an exception raised by `update_many` carries the finished part
+(declared on `ThreeDCartError`; set on any other exception too)."""
 
 # The service names the refused item by its position in the body it received ("item 3: ..."),
 # which says nothing to the caller once the item is alone in its request.
@@ -68,17 +69,23 @@ def match_results(sent: Sequence[int], named: Sequence[int | None]) -> list[int]
         return list(range(len(sent)))
     if unnamed:
         raise ResultMismatch(f"result {unnamed[0] + 1} names no CustomerID, others do")
-    extra = Counter(named) - Counter(sent)
+    ids = [cid for cid in named if cid is not None]  # here, every result names one
+    extra = Counter(ids) - Counter(sent)
     if extra:
         cid, times = min(extra.items())
         held = sent.count(cid)
         what = "which the batch does not hold" if not held else f"{held + times} times for {held} item(s)"
         raise ResultMismatch(f"a result names CustomerID {cid}, {what}")
     # as many results as items and none left over: every item has its own
-    positions: dict[int | None, deque[int]] = {}
-    for position, cid in enumerate(named):
-        positions.setdefault(cid, deque()).append(position)
+    positions: dict[int, deque[int]] = {}
+    for position, result_id in enumerate(ids):
+        positions.setdefault(result_id, deque()).append(position)
     return [positions[cid].popleft() for cid in sent]
+
+
+def _scrub_text(value: object) -> object:
+    """`value` scrubbed if it is text, else as is (a dataclass does not check its fields' types)."""
+    return scrub(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -97,17 +104,17 @@ class BulkFailure:
     """False when the SDK refused the item before sending it (it breaks the spec's schema)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.message, str):  # the service's own words, which may echo a credential
-            object.__setattr__(self, "message", scrub(self.message))
+        # the service's own words, which may echo a credential
+        object.__setattr__(self, "message", _scrub_text(self.message))
 
 
 @dataclass
 class BulkResult:
     """What `update_many` did, across all its batches (answers 200, 206 and 404 alike)."""
 
-    updated: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list[int])
     """CustomerIDs the service updated, in the order given."""
-    failed: list[BulkFailure] = field(default_factory=list)
+    failed: list[BulkFailure] = field(default_factory=list[BulkFailure])
     """Items that were not updated, with the reason, by position."""
     batches: int = 0
     """Bulk requests sent (a refused batch that was split counts each part)."""
@@ -122,13 +129,25 @@ class BulkResult:
 
 
 def attach_partial(exc: BaseException, result: BulkResult) -> None:
-    """Let `exc` carry what `update_many` finished before it (as `exc.partial_result`)."""
+    """Let `exc` carry what `update_many` finished before it (as `exc.partial_result`: declared on
+    `ThreeDCartError`, an attribute set on the fly on any other exception)."""
     result.failed.sort(key=lambda f: f.index)
     setattr(exc, PARTIAL_RESULT, result)
 
 
 def partial_result(exc: BaseException) -> BulkResult | None:
-    """The `BulkResult` of the batches `update_many` finished before raising `exc`, if any."""
+    """The `BulkResult` of the batches `update_many` finished before raising `exc`, if any.
+
+    Reads it from any exception: a `ThreeDCartError`'s `partial_result` attribute holds the same,
+    and so does that of whatever else stopped `update_many` (Ctrl-C, a cancellation, the input
+    iterator raising), where no type checker can see it.
+
+    >>> try:
+    ...     result = store.customers.update_many(rows)
+    ... except BaseException as exc:
+    ...     done = threedcart.partial_result(exc)  # BulkResult | None
+    ...     raise
+    """
     result = getattr(exc, PARTIAL_RESULT, None)
     return result if isinstance(result, BulkResult) else None
 

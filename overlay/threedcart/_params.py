@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import date, datetime, time, tzinfo
-from typing import Any
+from typing import Any, TypeGuard
 
 from dateutil import parser as date_parser
 from threedcart_customers_client.spec import LIST_FILTERS, ListFilters
@@ -62,6 +62,7 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
     by python-dateutil and must hold a whole date (year, month and day); without a time they
     are a bare date.
     """
+    given: object = value  # checked at run time too: callers without a type checker pass anything
     if isinstance(value, str):
         try:
             # Parsed twice with different defaults for what the string leaves out: a date part
@@ -73,16 +74,16 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
             raise ValueError(f"{name}: cannot read {value!r} as a date ({exc})") from None
         if early.date() != late.date():
             raise ValueError(f"{name}: {value!r} is not a whole date; give the year, month and day")
-        value = early.date() if early.hour != late.hour else early
-    if isinstance(value, datetime):
+        given = early.date() if early.hour != late.hour else early
+    if isinstance(given, datetime):
         try:
-            moment = value.astimezone(store_tz).replace(tzinfo=None) if value.tzinfo else value
+            moment = given.astimezone(store_tz).replace(tzinfo=None) if given.tzinfo else given
         except (OverflowError, ValueError):
-            raise ValueError(f"{name}: {value!r} is out of range in the store's time zone") from None
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time(23, 59, 59) if end_of_day else time())
+            raise ValueError(f"{name}: {given!r} is out of range in the store's time zone") from None
+    elif isinstance(given, date):
+        moment = datetime.combine(given, time(23, 59, 59) if end_of_day else time())
     else:
-        raise TypeError(f"{name} must be a datetime, a date or a string, not {type(value).__name__}")
+        raise TypeError(f"{name} must be a datetime, a date or a string, not {type(given).__name__}")
     if not MIN_YEAR <= moment.year <= 9999:
         # strftime writes the year 99 as "99", which the service would read as 1999
         raise ValueError(
@@ -131,11 +132,15 @@ def query_params(
     return group_id, params
 
 
+def _is_array(value: object) -> TypeGuard[list[object] | tuple[object, ...]]:
+    return isinstance(value, list | tuple)
+
+
 def _checked(name: str, value: Any, schema: dict[str, Any]) -> Any:
     """`value` if its type is the one the spec gives the filter (a TypeError naming it if not)."""
     kind = schema.get("type")
     if kind == "array":
-        if not isinstance(value, list | tuple):
+        if not _is_array(value):
             raise TypeError(f"{name} must be a list, not {type(value).__name__}")
         return [_checked(f"{name}[{i}]", item, schema.get("items", {})) for i, item in enumerate(value)]
     accepted = _KINDS.get(kind or "")

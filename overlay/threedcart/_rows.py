@@ -28,7 +28,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 from threedcart_customers_client.spec import CUSTOMER_FIELDS
 
@@ -47,6 +47,20 @@ _KINDS: dict[str, type] = {
 _FORMAT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 # a cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_json_object(value: object) -> TypeGuard[dict[str, Any]]:
+    """A JSON object as `json.loads` gives it (a dict, whose keys are always strings)."""
+    return isinstance(value, dict)
+
+
+def _is_array(value: object) -> TypeGuard[list[Any] | tuple[Any, ...]]:
+    """An array as Python callers give it: a list or a tuple."""
+    return isinstance(value, list | tuple)
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    return isinstance(value, Mapping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +130,9 @@ class FieldRule:
                     return f"{name} is not valid Unicode (it contains a lone surrogate)"
             if self.pattern is not None and not _search(self.pattern, value):
                 return f"{name} does not match the pattern {self.pattern}"
-        if isinstance(value, list | tuple):
+        if _is_array(value):
             return self._items_problem(value, name)
-        if isinstance(value, Mapping):
+        if _is_mapping(value):
             return self._properties_problem(value, name)
         return None
 
@@ -259,7 +273,7 @@ def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
         pattern=schema.get("pattern"),
         min_items=schema.get("minItems"),
         max_items=schema.get("maxItems"),
-        items=_rule(name, items) if isinstance(items, Mapping) else None,
+        items=_rule(name, items) if _is_mapping(items) else None,
         properties=tuple(_rule(key, sub) for key, sub in schema.get("properties", {}).items()),
         required=tuple(schema.get("required", ())),
         closed=additional is False,
@@ -302,7 +316,7 @@ def update_problems(data: Mapping[str, Any]) -> list[str]:
 
 def _did_you_mean(names: Iterable[str]) -> str:
     by_lower = {n.lower(): n for n in FIELDS}
-    hints = []
+    hints: list[str] = []
     for name in names:
         match = difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=0.75)
         if match:
@@ -460,7 +474,7 @@ def _jsonl_rows(lines: Iterable[str]) -> Iterator[ImportRow | RowFailure]:
         except (ValueError, RecursionError) as exc:
             yield RowFailure(number, "", f"not valid JSON: {exc}")
             continue
-        if not isinstance(data, dict):
+        if not is_json_object(data):
             yield RowFailure(number, "", "not a JSON object (one customer per line)")
             continue
         written = data.get(ID_FIELD)

@@ -148,6 +148,20 @@ def scrub_bytes(data: bytes) -> bytes:
     return _SCRUBBER.scrub_bytes(data)
 
 
+def check_credential(name: str, value: object) -> str:
+    """A credential as it will be sent in a header; the error names it, never shows it."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} is required (a non-empty string)")
+    value = value.strip()
+    for position, char in enumerate(value):
+        if not 0x20 <= ord(char) <= 0x7E:
+            kind = "a control character" if ord(char) < 0x20 or ord(char) == 0x7F else "a non-ASCII character"
+            raise ValueError(
+                f"{name} contains {kind} at position {position}: headers carry printable ASCII only"
+            )
+    return value
+
+
 class ScrubFilter(logging.Filter):
     """Rewrites a log record that would show a registered secret (its message, or its exception)."""
 

@@ -10,22 +10,27 @@ When Redis cannot be reached, the throttle logs a warning once and falls back to
 in-process bucket (started as full as the shared one last was), then tries Redis again every
 `retry_interval` seconds; on its way back it carries its own bucket's level into the shared one.
 
-`Store` reserves through a blocking redis-py client (one per `SharedRateLimit`, thread-safe);
-`AsyncStore` awaits the same script through `redis.asyncio`, so a reservation never blocks the
-event loop. An asyncio client is bound to the loop it first ran on: each store's throttle keeps
-one per running loop, made on first use and closed by `AsyncStore.aclose()`; one whose loop has
-closed is dropped (its sockets close as it is collected). So a `SharedRateLimit` may serve a
-`Store` and `AsyncStore`s on any number of threads and event loops.
+`Store` reserves through a blocking redis-py client (one per store, thread-safe, made on first
+use and closed by `Store.close()`); `AsyncStore` awaits the same script through `redis.asyncio`,
+so a reservation never blocks the event loop. An asyncio client is bound to the loop it first
+ran on: each store's throttle keeps one per running loop, made on first use and closed by
+`AsyncStore.aclose()`; one whose loop has closed is dropped (its sockets close as it is
+collected). So a `SharedRateLimit` may serve a `Store` and `AsyncStore`s on any number of
+threads and event loops. `SharedRateLimit.close()` and `aclose()` close the clients of every
+store it serves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ._throttle import RateLimit, Throttle
@@ -33,6 +38,7 @@ from ._throttle import RateLimit, Throttle
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
+    from redis.commands.core import AsyncScript, Script
 
 ENV_RATE_LIMIT_URL = "THREEDCART_RATE_LIMIT_URL"
 KEY_PREFIX = "threedcart:bucket:v1:"
@@ -121,6 +127,55 @@ def store_key(secure_url: str, prefix: str = KEY_PREFIX) -> str:
     return prefix + hashlib.sha256(normal.encode()).hexdigest()[:32]
 
 
+def _is_text(value: object) -> bool:
+    """A non-blank string (the check of an argument from callers without a type checker)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+@dataclass(frozen=True)
+class _Connector:
+    """Makes the Redis clients of a `SharedRateLimit`'s stores (the URL holds the password)."""
+
+    url: str = field(repr=False)
+    timeout: float
+
+    def blocking_client(self) -> tuple[redis.Redis, Script]:
+        """A new blocking client (thread-safe: a connection pool) and the GCRA script on it."""
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # redis-py leaves from_url's **kwargs (the connection's options) unannotated
+        client = redis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+            self.url,
+            # one immediate retry (a pooled connection gone stale after a restart), no backoff:
+            # an unreachable Redis costs at most about 2 x timeout before the fallback
+            retry=Retry(NoBackoff(), 1),
+            socket_timeout=self.timeout,
+            socket_connect_timeout=self.timeout,
+            health_check_interval=30,
+        )
+        return client, client.register_script(_GCRA)
+
+    def async_client(self) -> tuple[redis.asyncio.Redis, AsyncScript]:
+        """A new asyncio client and the GCRA script on it, for the running loop only."""
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # redis-py leaves from_url's **kwargs (the connection's options) unannotated
+        client = redis.asyncio.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+            self.url,
+            # one immediate retry (a pooled connection gone stale after a restart), no backoff:
+            # an unreachable Redis costs at most about 2 x timeout before the fallback
+            retry=Retry(NoBackoff(), 1),
+            socket_timeout=self.timeout,
+            socket_connect_timeout=self.timeout,
+            health_check_interval=30,
+        )
+        return client, client.register_script(_GCRA)
+
+
 class SharedRateLimit:
     """The store's bucket in Redis, shared by every process and machine pointed at it.
 
@@ -137,7 +192,21 @@ class SharedRateLimit:
     the task) about to send the request: well under a millisecond on a nearby Redis, and at
     most about 2 x `timeout` while Redis is unreachable, once per `retry_interval`. The async
     round trip never blocks the event loop: other tasks run while it waits.
+
+    Each store keeps its own Redis connections, closed with the store. `close()` (or, from
+    asyncio code, `await aclose()`) closes those of every store this limit serves, at once.
     """
+
+    url: str
+    """The Redis URL with its password replaced by ***."""
+    limit: RateLimit
+    """The store's bucket."""
+    retry_interval: float
+    """Seconds between attempts to reach Redis again while it is unreachable."""
+    timeout: float
+    """Seconds after which one Redis call gives up."""
+    key_prefix: str
+    """The prefix of the bucket keys in Redis."""
 
     def __init__(
         self,
@@ -148,7 +217,7 @@ class SharedRateLimit:
         timeout: float = 0.25,
         key_prefix: str = KEY_PREFIX,
     ) -> None:
-        if not isinstance(url, str) or not url.strip():
+        if not _is_text(url):
             raise ValueError("SharedRateLimit needs a Redis URL, e.g. redis://host:6379/0")
         self._url = url.strip()
         self._secrets = _secrets_of(self._url)
@@ -164,11 +233,10 @@ class SharedRateLimit:
         self.retry_interval = retry_interval
         self.timeout = timeout
         self.key_prefix = key_prefix
-        self._client: Any = None
-        self._script: Any = None
+        self._throttles: weakref.WeakSet[SharedThrottle] = weakref.WeakSet()
         self._lock = threading.Lock()
         try:
-            import redis  # noqa: F401
+            importlib.import_module("redis")
         except ImportError:
             raise ImportError(
                 "SharedRateLimit needs the redis package: pip install 'threedcart[redis]'"
@@ -183,56 +251,57 @@ class SharedRateLimit:
             text = text.replace(secret, "***")
         return text
 
-    def _options(self) -> dict[str, Any]:
-        # one immediate retry (a pooled connection gone stale after a restart), no backoff:
-        # an unreachable Redis costs at most about 2 x timeout before the fallback
-        return {
-            "socket_timeout": self.timeout,
-            "socket_connect_timeout": self.timeout,
-            "health_check_interval": 30,
-        }
-
-    def _redis(self) -> tuple[redis.Redis, Any]:
-        with self._lock:
-            if self._client is None:
-                import redis
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-
-                self._client = redis.Redis.from_url(self._url, retry=Retry(NoBackoff(), 1), **self._options())
-                self._script = self._client.register_script(_GCRA)
-            return self._client, self._script
-
-    def _async_redis(self) -> tuple[redis.asyncio.Redis, Any]:
-        """A new asyncio client and its script, for the running loop only (the caller keeps it)."""
-        import redis.asyncio
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        client = redis.asyncio.Redis.from_url(self._url, retry=Retry(NoBackoff(), 1), **self._options())
-        return client, client.register_script(_GCRA)
-
     def throttle(self, secure_url: str) -> SharedThrottle:
         """The reserving side for one store (what `Store` uses)."""
-        return SharedThrottle(self, store_key(secure_url, self.key_prefix))
+        throttle = SharedThrottle(
+            self, store_key(secure_url, self.key_prefix), _Connector(self._url, self.timeout)
+        )
+        with self._lock:
+            self._throttles.add(throttle)
+        return throttle
+
+    def _served(self) -> list[SharedThrottle]:
+        with self._lock:
+            return list(self._throttles)
+
+    def close(self) -> None:
+        """Close the Redis connections of every store this limit serves: their blocking clients,
+        and the asyncio clients of event loops that have ended. Those of a running loop are
+        closed by `await aclose()` on that loop (or `AsyncStore.aclose()`).
+
+        Calling it again does nothing more. The limit stays usable: a store that reserves
+        afterwards connects again, so closing it while stores still run costs them a new
+        connection, never a request.
+        """
+        for throttle in self._served():
+            throttle.close()
+
+    async def aclose(self) -> None:
+        """`close()`, and the asyncio clients of every store this limit serves on the running loop."""
+        for throttle in self._served():
+            throttle.close()
+            await throttle.aclose()
 
 
 class SharedThrottle(Throttle):
     """A `Throttle` whose bucket lives in Redis; its in-process bucket is the fallback."""
 
-    def __init__(self, shared: SharedRateLimit, key: str) -> None:
+    def __init__(self, shared: SharedRateLimit, key: str, connector: _Connector) -> None:
         super().__init__(shared.limit)
         self.shared = shared
         self.key = key
+        self._connector = connector
+        self._blocking: tuple[redis.Redis, Script] | None = None  # made on first use
+        self._blocking_lock = threading.Lock()
         self._retry_at = 0.0  # monotonic; before this, Redis is not tried
         self._down = False
         self._ahead = -1.0  # the shared bucket's last known level, as seconds ahead of now
         self._seen = 0.0  # when _ahead was learned (monotonic)
         self._state_lock = threading.Lock()
         # asyncio clients, one per event loop (a client cannot outlive or change its loop)
-        self._async: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Any]] = {}
+        self._async: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, AsyncScript]] = {}
         self._async_lock = threading.Lock()
-        self._releases: set[asyncio.Task[Any]] = set()  # slots being given back (kept from the GC)
+        self._releases: set[asyncio.Task[object]] = set()  # slots being given back (kept from the GC)
 
     def __repr__(self) -> str:
         return f"SharedThrottle({self.shared!r}, key={self.key!r})"
@@ -255,7 +324,7 @@ class SharedThrottle(Throttle):
         args, now = self._plan()
         if args is not None:
             try:
-                _client, script = self.shared._redis()
+                _client, script = self._blocking_client()
                 answer = script(keys=[self.key], args=args)
                 wait, ahead = float(answer[0]), float(answer[1])
             except Exception as exc:  # any Redis failure: never fail the user's job for it
@@ -286,7 +355,7 @@ class SharedThrottle(Throttle):
             super().release()
             return
         try:
-            client, _script = self.shared._redis()
+            client, _script = self._blocking_client()
             client.eval(_RELEASE, 1, self.key, repr(self._interval))
         except Exception as exc:  # the slot then drains with time, as any other
             log.debug("threedcart: giving a slot back to Redis: %s", self.shared.redact(str(exc)))
@@ -310,21 +379,28 @@ class SharedThrottle(Throttle):
         self._releases.add(task)
         task.add_done_callback(self._released)
 
-    def _released(self, task: asyncio.Task[Any]) -> None:
+    def _released(self, task: asyncio.Task[object]) -> None:
         self._releases.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.debug(
                 "threedcart: giving a slot back to Redis: %s", self.shared.redact(str(task.exception()))
             )
 
-    def _async_script(self) -> Any:
+    def _blocking_client(self) -> tuple[redis.Redis, Script]:
+        """This store's blocking client and the GCRA script on it, made on first use."""
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = self._connector.blocking_client()
+            return self._blocking
+
+    def _async_script(self) -> AsyncScript:
         """The GCRA script on this store's asyncio client for the running loop, made on first use."""
         loop = asyncio.get_running_loop()
         with self._async_lock:
             found = self._async.get(loop)
             if found is None:
                 self._forget_closed_loops()
-                found = self._async[loop] = self.shared._async_redis()
+                found = self._async[loop] = self._connector.async_client()
             return found[1]
 
     def _forget_closed_loops(self) -> None:
@@ -332,6 +408,19 @@ class SharedThrottle(Throttle):
         # sockets as it is collected. (Called with _async_lock held.)
         for loop in [loop for loop in self._async if loop.is_closed()]:
             del self._async[loop]
+
+    def close(self) -> None:
+        """Close this store's blocking Redis client (`Store.close()`), and forget its asyncio
+        clients of loops that have ended. A later reservation connects again."""
+        with self._blocking_lock:
+            found, self._blocking = self._blocking, None
+        with self._async_lock:
+            self._forget_closed_loops()
+        if found is not None:
+            try:
+                found[0].close()
+            except Exception as exc:  # a connection already broken: nothing left to release
+                log.debug("threedcart: closing the Redis client: %s", self.shared.redact(str(exc)))
 
     async def aclose(self) -> None:
         """Close this store's asyncio Redis client of the running loop (`AsyncStore.aclose()`)."""

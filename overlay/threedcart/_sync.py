@@ -189,6 +189,7 @@ class SyncWindow:
         return out
 
     def describe(self) -> str:
+        """The window as text: `[since, until]`, `since` reading "the beginning" on a first run."""
         start = "the beginning" if self.since is None else self.since.isoformat()
         return f"[{start}, {self.until.isoformat()}]"
 
@@ -254,7 +255,7 @@ class SyncCore:
         if since is not None and since.tzinfo is None:
             raise ValueError("since must be an aware datetime (a watermark with its UTC offset)")
         _check_lag(lag)
-        self.max_clock_skew = _check_skew(max_clock_skew)
+        self.max_clock_skew: float | None = _check_skew(max_clock_skew)
         self.last_clock_skew = last_clock_skew
         since = None if since is None else since.astimezone(UTC)
         if max_passes < 1:
@@ -263,16 +264,16 @@ class SyncCore:
         self.tz = tz
         self.lag = lag
         self.max_passes = max_passes
-        self.clock = _utc_now if clock is None else clock
+        self.clock: Callable[[], datetime] = _utc_now if clock is None else clock
         self.window: SyncWindow | None = None
-        self.clock_source = ""
+        self.clock_source: str = ""
         self.clock_skew: timedelta | None = None
         """The store's clock less this machine's, when the store sent a readable Date."""
         self.rewound_from: datetime | None = None
         """The watermark this run re-read before, because the store's clock was behind it."""
-        self.passes = 0
+        self.passes: int = 0
         self.complete: bool | None = None
-        self.reason = ""
+        self.reason: str = ""
         self.last_count: int | None = None
         self._ids: set[int] = set()
         self._pass_ids: set[int] = set()

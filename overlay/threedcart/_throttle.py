@@ -71,5 +71,8 @@ class Throttle:
         """`release()` from asyncio code (called while a cancellation unwinds: it never awaits)."""
         self.release()
 
+    def close(self) -> None:
+        """Release what the blocking path holds (nothing, here); `Store.close()` calls it."""
+
     async def aclose(self) -> None:
         """Release what the async path holds on the running event loop (nothing, here)."""

@@ -25,6 +25,11 @@ exception pickles and unpickles (for `ProcessPoolExecutor` and `multiprocessing`
 
 Bad arguments to an SDK method raise the built-in `ValueError` or `TypeError`, naming the
 argument.
+
+An error that stops `update_many` carries what it finished before it as `partial_result` (a
+`BulkResult`; None on every other error). Whatever else stops it (Ctrl-C, a cancellation, the
+input iterator raising) carries it too: `threedcart.partial_result(exc)` reads it from any
+exception.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import contextlib
 
 import httpx
 
+from ._bulk import BulkResult
 from ._secrets import REDACTED, scrub, scrub_bytes
 
 __all__ = [
@@ -114,6 +120,9 @@ def _scrubbed(value: object) -> object:
 class ThreeDCartError(Exception):
     """The root of every error the SDK raises about the service."""
 
+    partial_result: BulkResult | None = None
+    """What `update_many` finished before this error stopped it (None: raised elsewhere)."""
+
     def __init__(self, *args: object) -> None:
         super().__init__(*(_scrubbed(a) for a in args))
 
@@ -171,6 +180,9 @@ class ServerError(APIError):
 
 class APIConnectionError(ThreeDCartError):
     """No answer from the service: the connection was refused or broken."""
+
+    request: httpx.Request | None
+    """The request that got no answer (credentials redacted), when known."""
 
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -29,7 +29,7 @@ from rich.text import Text
 from threedcart_customers_client.models import Customer
 from threedcart_customers_client.spec import LIST_FILTERS
 
-from .. import _client, _secrets
+from .. import _secrets
 from .._bulk import partial_result
 from .._client import Store, store_zone
 from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_STORE_TIMEZONE, ENV_TOKEN
@@ -42,6 +42,7 @@ from .._rows import (
     ImportFormat,
     ImportTally,
     RowFailure,
+    is_json_object,
     read_rows,
 )
 from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, MIN_LAG, SyncWindow, local_range, parse_watermark
@@ -249,7 +250,7 @@ def _read_secret(option: str, source: str) -> str:
         raise CLIError(f"{option}: {where} holds no credential (an empty first line)")
     _secrets.register([value])
     try:
-        return _client._check_credential(f"{option} {where}", value)
+        return _secrets.check_credential(f"{option} {where}", value)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
 
@@ -350,7 +351,7 @@ def _with_filters(command: Callable[..., None]) -> Callable[..., None]:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def _errors() -> Generator[None, None, None]:
     """API and input errors become one line on stderr and exit status 1."""
     try:
         yield
@@ -529,7 +530,7 @@ def _read_one(source: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CLIError(f"{source} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
+    if not is_json_object(data):
         raise CLIError(f"{source} must hold one JSON object (a customer)")
     return data
 
@@ -611,7 +612,7 @@ def _format_of(path: Path, given: FileFormat | None) -> FileFormat:
 
 
 @contextmanager
-def _output_sink(output: Path) -> Iterator[tuple[TextIO, Sink | None]]:
+def _output_sink(output: Path) -> Generator[tuple[TextIO, Sink | None], None, None]:
     """Standard output (no sink), or a temporary file beside `output` that the sink names at the end."""
     if str(output) == "-":
         with stdout_stream() as stream:
@@ -997,4 +998,4 @@ def run() -> None:
 
 
 # `threedcart contract-check` lives in its own module, which registers itself on `app`.
-from . import _contract_cmd  # noqa: E402, F401
+from . import _contract_cmd as _contract_cmd  # noqa: E402

@@ -16,7 +16,7 @@ import stat
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -133,7 +133,7 @@ def _mode_for(path: Path) -> int:
 
 
 @contextmanager
-def _temporary(folder: Path, prefix: str, mode: int) -> Iterator[tuple[TextIO, Path]]:
+def _temporary(folder: Path, prefix: str, mode: int) -> Generator[tuple[TextIO, Path], None, None]:
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=prefix, dir=folder)
     tmp = Path(name)
@@ -150,7 +150,7 @@ def _temporary(folder: Path, prefix: str, mode: int) -> Iterator[tuple[TextIO, P
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[TextIO]:
+def atomic_output(path: Path) -> Generator[TextIO, None, None]:
     """A file that appears under `path` only once completely written and on disk."""
     with _temporary(path.parent, f".{path.name}.", _mode_for(path)) as (stream, tmp):
         try:
@@ -165,7 +165,7 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
 
 
 @contextmanager
-def stdout_stream() -> Iterator[TextIO]:
+def stdout_stream() -> Generator[TextIO, None, None]:
     """Standard output as UTF-8 text without newline translation (for `-o -`)."""
     stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
     sys.stdout.flush()
@@ -245,7 +245,7 @@ class Sink:
 
 
 @contextmanager
-def deferred_output(folder: Path, prefix: str = ".threedcart-sync.") -> Iterator[Sink]:
+def deferred_output(folder: Path, prefix: str = ".threedcart-sync.") -> Generator[Sink, None, None]:
     """Like `atomic_output`, for a file in `folder` whose name is chosen once it is written."""
     with _temporary(folder, prefix, _mode_for(folder / f"{prefix}new")) as (stream, tmp):
         sink = Sink(stream, tmp)
