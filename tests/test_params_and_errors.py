@@ -352,3 +352,40 @@ def test_strings_without_a_whole_date_are_refused(text: str) -> None:
 )
 def test_whole_dates_in_other_spellings(text: str, expected: str) -> None:
     assert store_time(text, EASTERN) == expected
+
+
+# --- strings do not depend on the day they are read -------------------------------------------
+def _read_as_today(monkeypatch: pytest.MonkeyPatch, today: datetime) -> None:
+    """Make dateutil take `today` for today (it fills what a string leaves out from today when no
+    `default=` is given)."""
+    import datetime as datetime_module
+    import types
+
+    import dateutil.parser._parser as dateutil_parser
+
+    class Today(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Today:
+            return cls.combine(today.date(), today.time())
+
+    frozen = types.ModuleType("datetime")
+    frozen.__dict__.update(vars(datetime_module))
+    frozen.datetime = Today  # type: ignore[attr-defined]
+    monkeypatch.setattr(dateutil_parser, "datetime", frozen)
+
+
+@pytest.mark.parametrize("today", [datetime(2026, 3, 2, 15, 4, 5), datetime(2001, 2, 2, 8, 0, 0)])
+@pytest.mark.parametrize("text", ["Jan 31", "10:30", "2026-02", "15", "March 2026", "2026"])
+def test_a_string_without_a_whole_date_is_refused_whatever_today_is(
+    monkeypatch: pytest.MonkeyPatch, today: datetime, text: str
+) -> None:
+    """Without its own defaults the check would depend on the day: on the 2nd of a month dateutil reads
+    "2026-02" as February 2nd, and on 2001-02-02 (the second default's date) it completes any string."""
+    _read_as_today(monkeypatch, today)
+    from dateutil import parser
+
+    assert parser.parse("10:30").date() == today.date()  # dateutil now takes this day for today
+    with pytest.raises(ValueError, match=r"is not a whole date; give the year, month and day$"):
+        store_time(text, EASTERN, name="updated_since")
+    assert store_time("2026-02-28", EASTERN) == "02/28/2026 00:00:00"
+    assert store_time("2026-02-28 10 AM", EASTERN, end_of_day=True) == "02/28/2026 10:00:00"
