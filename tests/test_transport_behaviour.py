@@ -22,19 +22,18 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 import threedcart
 from threedcart import _transport
 from threedcart._throttle import RateLimit, Throttle
 from threedcart._transport import (
-    CALL_OPTIONS,
     MAYBE_PROCESSED,
     AsyncRetryTransport,
-    CallOptions,
+    PoolTransport,
     RetryPolicy,
     RetryTransport,
-    deadline_transport,
 )
 from threedcart.errors import APIResponseValidationError, ServerError
 
@@ -392,28 +391,33 @@ def test_without_an_origin_every_request_keeps_its_headers() -> None:
     assert {k: seen[0].headers[k] for k in CREDENTIALS} == CREDENTIALS
 
 
-def test_call_options_override_timeout_and_retries() -> None:
-    transport, seen, sleeps = scripted([503] * 5, policy=RetryPolicy(max_retries=2, jitter=lambda: 1.0))
-    token = CALL_OPTIONS.set(CallOptions(max_retries=0, timeout=httpx.Timeout(7.0, connect=2.0)))
-    try:
-        assert send(transport).status_code == 503
-    finally:
-        CALL_OPTIONS.reset(token)
-    assert len(seen) == 1 and sleeps == []
-    assert seen[0].extensions["timeout"] == {"connect": 2.0, "read": 7.0, "write": 7.0, "pool": 7.0}
-    # a timeout alone keeps the policy's retries
-    transport, seen, sleeps = scripted([503, 503, 200], policy=RetryPolicy(max_retries=2, jitter=lambda: 1.0))
-    token = CALL_OPTIONS.set(CallOptions(timeout=httpx.Timeout(3.0)))
-    try:
-        assert send(transport).status_code == 200
-    finally:
-        CALL_OPTIONS.reset(token)
-    assert len(seen) == 3 and seen[2].extensions["timeout"]["read"] == 3.0
-    # nothing set: the client's own timeout
-    transport, seen, _ = scripted([200])
-    with httpx.Client(transport=transport, timeout=httpx.Timeout(11.0)) as client:
-        client.get(URL)
-    assert seen[0].extensions["timeout"] == {"connect": 11.0, "read": 11.0, "write": 11.0, "pool": 11.0}
+def test_a_view_made_with_options_has_its_own_retries_and_timeout_raw_calls_included() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503)
+
+    options: dict[str, Any] = {"secure_url": "https://s.example", "private_key": "pk", "token": "tok"}
+    with threedcart.Store(
+        **options, base_url="http://127.0.0.1:9", max_retries=2, transport=httpx.MockTransport(handler)
+    ) as store:
+        store.client.get_httpx_client()._transport._sleep = lambda s: None  # type: ignore[attr-defined]
+        view = store.with_options(max_retries=0, timeout=httpx.Timeout(7.0, connect=2.0))
+        assert view.client is not store.client and view.max_retries == 0
+        # the view's own generated client (raw calls) honours the view's options
+        assert view.client.get_httpx_client().get("/x").status_code == 503
+        assert len(seen) == 1
+        assert seen[0].extensions["timeout"] == {"connect": 2.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+        # the store keeps its own: three attempts, its default timeout
+        assert store.client.get_httpx_client().get("/x").status_code == 503
+        assert len(seen) == 4 and seen[1].extensions["timeout"]["read"] == store.timeout.read
+        # a view of a view keeps what it does not override
+        deeper = view.with_options(timeout=3.0)
+        assert deeper.max_retries == 0 and deeper.timeout == httpx.Timeout(3.0)
+        deeper.client.get_httpx_client().get("/x")
+        assert len(seen) == 5 and seen[4].extensions["timeout"]["read"] == 3.0
+    assert view.is_closed and deeper.is_closed  # closing the store closes what its views share
 
 
 def _count_store(cls: type, handler: Callable[..., Any], **options: Any) -> Any:
@@ -501,15 +505,20 @@ def test_an_attempt_lasts_at_most_three_times_its_longest_timeout(
     def handler(request: httpx.Request) -> httpx.Response:
         # what a socket operation of this attempt may take
         bounds.extend([_transport._bounded(100.0), _transport._bounded(2.0), _transport._bounded(None)])
-        clock.mono += budget + 1  # far past the deadline
-        bounds.append(_transport._bounded(100.0))
+        clock.mono += budget  # at the deadline: no socket operation may start
+        with pytest.raises(_transport._DeadlineExceeded) as late:
+            _transport._bounded(100.0)
+        assert str(late.value) == f"the answer took longer than {budget:g} s in all (the attempt's deadline)"
+        with pytest.raises(_transport._DeadlineBeforeConnected):
+            _transport._bounded(100.0, _transport._DeadlineBeforeConnected)
         return httpx.Response(200)
 
     transport = RetryTransport(httpx.MockTransport(handler), RetryPolicy(), sleep=lambda s: None)
     with httpx.Client(transport=transport, timeout=timeout) as client:
         client.get(URL)
-    assert bounds == [budget, 2.0, budget, 0.001]
-    assert _transport._bounded(5.0) == 5.0 and _transport._bounded(None) is None  # not after it
+    # (the time given, whether the attempt's deadline is what bounds it)
+    assert bounds == [(budget, True), (2.0, False), (budget, True)]
+    assert _transport._bounded(5.0) == (5.0, False) and _transport._bounded(None) == (None, False)
 
 
 def test_without_timeouts_an_attempt_has_no_deadline(clock: FakeTime) -> None:
@@ -522,112 +531,76 @@ def test_without_timeouts_an_attempt_has_no_deadline(clock: FakeTime) -> None:
     transport = RetryTransport(httpx.MockTransport(handler), RetryPolicy(), sleep=lambda s: None)
     with httpx.Client(transport=transport, timeout=None) as client:
         client.get(URL)
-    assert bounds == [100.0, None]
+    assert bounds == [(100.0, False), (None, False)]
     # a request built by hand has no timeout extension at all
     assert transport.handle_request(httpx.Request("GET", URL)).status_code == 200
-    assert bounds[2:] == [100.0, None]
+    assert bounds[2:] == [(100.0, False), (None, False)]
 
 
 def test_the_deadline_is_lifted_after_a_failed_attempt(clock: FakeTime) -> None:
     transport, _seen, _sleeps = scripted([httpx.ReadError("reset")], policy=RetryPolicy(max_retries=0))
     with httpx.Client(transport=transport, timeout=1.0) as client, pytest.raises(httpx.ReadError):
         client.get(URL)
-    assert _transport._bounded(5.0) == 5.0
+    assert _transport._bounded(5.0) == (5.0, False)
 
 
-def _deadline_transport_raising(
-    clock: FakeTime, exc: Exception, before_deadline: float, retries: int = 0
-) -> RetryTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
-        clock.mono = _transport._ATTEMPT.deadline - before_deadline
-        if isinstance(exc, httpx.RequestError):
-            exc._request = request
-        raise exc
+def test_a_timeout_that_the_deadline_caused_reports_the_deadline(clock: FakeTime) -> None:
+    def slow(seconds: float | None) -> bytes:
+        raise httpcore.ReadTimeout("timed out")
 
-    return RetryTransport(
-        httpx.MockTransport(handler), RetryPolicy(max_retries=retries), sleep=lambda s: None
-    )
+    _transport._ATTEMPT.deadline, _transport._ATTEMPT.budget = clock.mono + 2.0, 6.0
+    try:
+        with pytest.raises(_transport._DeadlineExceeded) as caught:
+            _transport._under_deadline(slow, 10.0)  # the deadline (2 s left) was the tighter bound
+        assert str(caught.value) == "the answer took longer than 6 s in all (the attempt's deadline)"
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+        own = httpcore.ReadTimeout("timed out")
 
+        def slow_own(seconds: float | None) -> bytes:
+            raise own
 
-def test_a_timeout_at_the_deadline_reports_the_deadline(clock: FakeTime) -> None:
-    transport = _deadline_transport_raising(clock, httpx.ReadTimeout("timed out"), 0.05)
-    with httpx.Client(transport=transport, timeout=2.0) as client, pytest.raises(httpx.ReadTimeout) as caught:
-        client.get(URL)
-    assert str(caught.value) == "the answer took longer than 6 s in all (the attempt's deadline)"
-    assert caught.value.request.url == URL
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+        with pytest.raises(httpcore.ReadTimeout) as caught_own:
+            _transport._under_deadline(slow_own, 1.0)  # its own timeout was the tighter bound
+        assert caught_own.value is own
+        refused = httpcore.ConnectError("refused")
 
+        def refuse(seconds: float | None) -> bytes:
+            raise refused
 
-def test_an_error_before_the_deadline_keeps_its_own_message(clock: FakeTime) -> None:
-    error = httpx.ReadTimeout("timed out")
-    transport = _deadline_transport_raising(clock, error, 0.5)
-    with httpx.Client(transport=transport, timeout=2.0) as client, pytest.raises(httpx.ReadTimeout) as caught:
-        client.get(URL)
-    assert caught.value is error
-    refused = httpx.ConnectError("refused")
-    transport = _deadline_transport_raising(clock, refused, 0.0)
-    with (
-        httpx.Client(transport=transport, timeout=2.0) as client,
-        pytest.raises(httpx.ConnectError) as caught2,
-    ):
-        client.get(URL)
-    assert caught2.value is refused  # a refused connection is never the deadline
+        with pytest.raises(httpcore.ConnectError) as caught_refused:
+            _transport._under_deadline(refuse, 10.0)
+        assert caught_refused.value is refused  # a refused connection is never the deadline
+        with pytest.raises(_transport._DeadlineBeforeConnected):
+            _transport._under_deadline(slow, 10.0, _transport._DeadlineBeforeConnected)
+        assert _transport._under_deadline(lambda t: t, 10.0) == 2.0
+    finally:
+        _transport._ATTEMPT.deadline = None
 
 
-def test_a_body_that_outlasts_the_deadline_is_cut_off(clock: FakeTime) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        deadline = _transport._ATTEMPT.deadline
-
-        def before(i: int) -> None:
-            clock.mono = deadline + 0.01 * i
-
-        return httpx.Response(200, stream=Chunks([b"[", b"1", b"]"], before))
-
-    transport = RetryTransport(httpx.MockTransport(handler), RetryPolicy(max_retries=0), sleep=lambda s: None)
-    with httpx.Client(transport=transport, timeout=0.5) as client, pytest.raises(httpx.ReadTimeout) as caught:
-        client.get(URL)
-    assert str(caught.value) == "the answer took longer than 1.5 s in all (the attempt's deadline)"
-    assert caught.value.request.url == URL
-
-
-def test_a_body_finished_right_at_the_deadline_is_kept(clock: FakeTime) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        deadline = _transport._ATTEMPT.deadline
-
-        def before(i: int) -> None:
-            if i:
-                clock.mono = deadline
-
-        return httpx.Response(200, stream=Chunks([b"[", b"1", b"]"], before))
-
-    transport = RetryTransport(httpx.MockTransport(handler), RetryPolicy(max_retries=0), sleep=lambda s: None)
-    with httpx.Client(transport=transport, timeout=0.5) as client:
-        assert client.get(URL).content == b"[1]"
+def test_the_pool_transport_maps_httpcore_errors_as_httpx_does() -> None:
+    request = httpx.Request("GET", URL)
+    pairs = [
+        (httpcore.ConnectTimeout("a"), httpx.ConnectTimeout),
+        (_transport._DeadlineBeforeConnected("a"), httpx.ConnectTimeout),
+        (httpcore.ReadTimeout("a"), httpx.ReadTimeout),
+        (_transport._DeadlineExceeded("a"), httpx.ReadTimeout),
+        (httpcore.WriteTimeout("a"), httpx.WriteTimeout),
+        (httpcore.PoolTimeout("a"), httpx.PoolTimeout),
+        (httpcore.ConnectError("a"), httpx.ConnectError),
+        (httpcore.ReadError("a"), httpx.ReadError),
+        (httpcore.WriteError("a"), httpx.WriteError),
+        (httpcore.ProxyError("a"), httpx.ProxyError),
+        (httpcore.UnsupportedProtocol("a"), httpx.UnsupportedProtocol),
+        (httpcore.LocalProtocolError("a"), httpx.LocalProtocolError),
+        (httpcore.RemoteProtocolError("a"), httpx.RemoteProtocolError),
+    ]
+    for core, mapped in pairs:
+        out = _transport._as_httpx(core, request)
+        assert type(out) is mapped and str(out) == "a" and out.request is request
+    other = ValueError("not a network error")
+    assert _transport._as_httpx(other, request) is other
 
 
-def test_a_get_cut_off_by_the_deadline_is_retried(clock: FakeTime) -> None:
-    attempts: list[int] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        attempts.append(1)
-        deadline = _transport._ATTEMPT.deadline
-        if len(attempts) == 1:
-            return httpx.Response(
-                200, stream=Chunks([b"[", b"]"], lambda i: setattr(clock, "mono", deadline + i))
-            )
-        return httpx.Response(200, stream=Chunks([b"[", b"2", b"]"]))
-
-    sleeps: list[float] = []
-    transport = RetryTransport(
-        httpx.MockTransport(handler), RetryPolicy(jitter=lambda: 0.0), sleep=sleeps.append
-    )
-    with httpx.Client(transport=transport, timeout=1.0) as client:
-        response = client.get(URL)
-    assert response.content == b"[2]" and sleeps == [0.25]
-    assert response.extensions[MAYBE_PROCESSED] is True
-
-
-# --- the async deadline ------------------------------------------------------------------------
 def test_async_attempt_deadline(caplog: pytest.LogCaptureFixture) -> None:
     calls: list[int] = []
 
@@ -888,19 +861,21 @@ def test_a_chunked_body_gets_its_length() -> None:
     assert "transfer-encoding" not in response.headers and "content-encoding" not in response.headers
 
 
-def test_the_body_comes_back_ready_to_read_on_the_same_response() -> None:
+def test_the_body_comes_back_ready_to_read() -> None:
     transport = _streamed([b"ab", b"cd"])
     request = httpx.Request("GET", URL)
     response = transport.handle_request(request)
     assert response.request is request
     assert response.is_stream_consumed is False and response.is_closed is False
     assert response.read() == b"abcd"
+    with httpx.Client(transport=_streamed([b"x"])) as client:
+        assert client.get(URL).elapsed.total_seconds() >= 0  # httpx times it as its own
     with httpx.Client(transport=_streamed([b"x", b"y"])) as client, client.stream("GET", URL) as streamed:
         assert streamed.is_stream_consumed is False and streamed.is_closed is False
         assert streamed.read() == b"xy"
 
 
-def test_async_the_body_comes_back_on_the_same_response() -> None:
+def test_async_the_body_comes_back_ready_to_read() -> None:
     request = httpx.Request("GET", URL)
 
     async def go() -> tuple[httpx.Response, bytes]:
@@ -1157,32 +1132,38 @@ def test_the_deadline_backend_connects_unix_sockets(tmp_path: Path) -> None:
         listener.close()
 
 
-def test_deadline_transport_is_httpx_transport_with_the_deadline_backend() -> None:
-    transport = deadline_transport(verify=False)
+def test_the_pool_transport_speaks_http_through_the_deadline_backend() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-Seen: yes\r\n\r\nhello")
+
+    threading.Thread(target=serve, daemon=True).start()
+    transport = PoolTransport(verify=False)
     try:
-        assert isinstance(transport, httpx.HTTPTransport)
-        assert isinstance(transport._pool._network_backend, _transport._DeadlineBackend)
-        assert transport._pool._ssl_context.verify_mode == ssl.CERT_NONE
+        with httpx.Client(transport=transport) as client:
+            response = client.get(f"http://127.0.0.1:{port}/x")
+        assert (response.status_code, response.headers["X-Seen"], response.content) == (201, "yes", b"hello")
+        assert response.extensions["http_version"] == b"HTTP/1.1"
     finally:
-        transport.close()
+        listener.close()
+    refused = socket.create_server(("127.0.0.1", 0))
+    dead = refused.getsockname()[1]
+    refused.close()
+    with httpx.Client(transport=PoolTransport()) as client, pytest.raises(httpx.ConnectError):
+        client.get(f"http://127.0.0.1:{dead}/x")
 
 
-def test_deadline_transport_leaves_an_unknown_pool_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Sealed:
-        __slots__ = ()
-
-    class PoolWithoutBackend:
-        def __init__(self, **options: Any) -> None:
-            self._pool = Sealed()
-
-    class NoPool:
-        def __init__(self, **options: Any) -> None:
-            self.options = options
-
-    monkeypatch.setattr(httpx, "HTTPTransport", PoolWithoutBackend)
-    assert isinstance(deadline_transport()._pool, Sealed)  # type: ignore[attr-defined]
-    monkeypatch.setattr(httpx, "HTTPTransport", NoPool)
-    assert deadline_transport(retries=1).options == {"retries": 1}  # type: ignore[attr-defined]
+def test_the_pool_transport_takes_a_proxy_and_tls_settings() -> None:
+    context = ssl.create_default_context()
+    proxy = httpx.Proxy("http://user:secret@127.0.0.1:3128")
+    transport = PoolTransport(verify=context, proxy=proxy)
+    transport.close()
+    PoolTransport(verify=False).close()
 
 
 def _dripping_server() -> tuple[socket.socket, threading.Event]:
@@ -1208,7 +1189,7 @@ def _dripping_server() -> tuple[socket.socket, threading.Event]:
 def test_a_dripping_server_is_cut_off_at_the_deadline_on_real_sockets() -> None:
     listener, stop = _dripping_server()
     port = listener.getsockname()[1]
-    transport = RetryTransport(deadline_transport(), RetryPolicy(max_retries=0), sleep=lambda s: None)
+    transport = RetryTransport(PoolTransport(), RetryPolicy(max_retries=0), sleep=lambda s: None)
     started = time.monotonic()
     try:
         with (

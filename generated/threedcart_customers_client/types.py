@@ -5,8 +5,9 @@ from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
 
+import httpx
 import orjson
-from attrs import define
+from attrs import define, field
 
 
 class Unset:
@@ -45,12 +46,37 @@ T = TypeVar("T")
 
 @define
 class Response(Generic[T]):
-    """A response from an endpoint"""
+    """A response from an endpoint.
 
-    status_code: HTTPStatus
+    `status_code` is an `HTTPStatus` when Python names the code, else the plain number (a 299 or
+    a 599 is still an answer). `http_response` is the `httpx.Response` it was read from: its
+    headers, timing (`elapsed`) and request.
+    """
+
+    status_code: HTTPStatus | int
     content: bytes
     headers: MutableMapping[str, str]
     parsed: T | None
+    http_response: httpx.Response = field(repr=False)
+
+
+def status_of(code: int) -> HTTPStatus | int:
+    """`code` as an `HTTPStatus` when Python names it, else as it is."""
+    try:
+        return HTTPStatus(code)
+    except ValueError:
+        return code
+
+
+class UnreadableResponse(ValueError):
+    """A documented success status whose body is not what the document says it is.
+
+    `http_response` is the answer; the exception it is raised from says what was wrong.
+    """
+
+    def __init__(self, http_response: httpx.Response, cause: BaseException) -> None:
+        super().__init__(f"the answer ({http_response.status_code}) is not the documented body: {type(cause).__name__}")
+        self.http_response = http_response
 
 
 # Bytes to their digits as "0" and everything else as " ": an integer literal that orjson would
@@ -78,4 +104,14 @@ def parse_json(content: bytes) -> Any:
     return json.loads(content)
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "parse_json"]
+__all__ = [
+    "UNSET",
+    "File",
+    "FileTypes",
+    "RequestFiles",
+    "Response",
+    "UnreadableResponse",
+    "Unset",
+    "parse_json",
+    "status_of",
+]

@@ -19,8 +19,10 @@ from threedcart_customers_client.spec import API_VERSION
 from . import errors
 from ._bulk import BulkFailure, BulkResult, partial_result
 from ._client import AsyncStore, Store
+from ._customers import Customers, RawCustomers, SyncRun
+from ._customers_async import AsyncCustomers, AsyncRawCustomers, AsyncSyncRun
 from ._params import Filters
-from ._resources import AsyncCustomers, AsyncSyncRun, CustomerLike, Customers, SyncRun
+from ._resources import CustomerLike, RawResponse
 from ._shared_limit import SharedRateLimit
 from ._sync import SyncWindow
 from ._throttle import RateLimit
@@ -53,6 +55,7 @@ __all__ = [  # noqa: RUF022 -- plain sorted() order, which tests/test_sdk_units.
     "APITimeoutError",
     "API_VERSION",
     "AsyncCustomers",
+    "AsyncRawCustomers",
     "AsyncStore",
     "AsyncSyncRun",
     "AuthenticationError",
@@ -67,6 +70,8 @@ __all__ = [  # noqa: RUF022 -- plain sorted() order, which tests/test_sdk_units.
     "PaginationError",
     "RateLimit",
     "RateLimitError",
+    "RawCustomers",
+    "RawResponse",
     "ServerError",
     "SharedRateLimit",
     "Store",

@@ -41,16 +41,16 @@ from ._constants import (
     PRODUCTION_HOST,
     STORE_TIMEZONE,
 )
-from ._resources import AsyncCustomers, Customers, aremember_response, remember_response
+from ._customers import Customers
+from ._customers_async import AsyncCustomers
 from ._shared_limit import ENV_RATE_LIMIT_URL, SharedRateLimit, _secrets_of
 from ._throttle import RateLimit, Throttle
 from ._transport import (
     AsyncRetryTransport,
-    CallOptions,
+    PoolTransport,
     RetryPolicy,
     RetryTransport,
     TimeoutLike,
-    deadline_transport,
 )
 from .errors import StoreClosedError
 
@@ -216,8 +216,22 @@ def _timeout(value: TimeoutLike) -> httpx.Timeout:
     return httpx.Timeout(value)
 
 
+class _Shared:
+    """What a store shares with the views made from it (`with_options`, a per-call `timeout`):
+    the connection pool, the rate limit's throttle, and whether the store was closed."""
+
+    def __init__(self, throttle: Throttle | None) -> None:
+        self.throttle = throttle
+        self.closed = False
+        self.lock = threading.Lock()
+        self.views: dict[tuple[object, ...], Any] = {}
+
+
+_VIEW_CACHE = 64  # views kept for per-call timeouts (a few distinct timeouts are the rule)
+
+
 class _BaseStore:
-    _call_options: CallOptions | None
+    _shared: _Shared
 
     def __init__(
         self,
@@ -235,6 +249,8 @@ class _BaseStore:
         trust_env: bool = True,
         transport: Any = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        _view_of: _Shared | None = None,
+        _abandoned: threading.Event | None = None,
     ) -> None:
         _logging_from_env()
         self._credentials = _Credentials(
@@ -293,18 +309,26 @@ class _BaseStore:
             if rate_limit
             else None
         )
-        self._throttle: Throttle | None = (
-            self.rate_limit.throttle(self._credentials.secure_url)
-            if isinstance(self.rate_limit, SharedRateLimit)
-            else Throttle(self.rate_limit)
-            if self.rate_limit
-            else None
-        )
         self._policy = RetryPolicy(max_retries=max_retries)
-        self._call_options = None
-        self._owner = True
+        self._abandoned = _abandoned
+        self._owner = _view_of is None
+        self._shared = self._share() if _view_of is None else _view_of
         self._open()
         self._bind_resources()
+
+    @property
+    def _throttle(self) -> Throttle | None:
+        """The rate limit's throttle, shared with this store's views."""
+        return self._shared.throttle
+
+    def _make_throttle(self) -> Throttle | None:
+        if isinstance(self.rate_limit, SharedRateLimit):
+            return self.rate_limit.throttle(self._credentials.secure_url)
+        return Throttle(self.rate_limit) if self.rate_limit else None
+
+    def _share(self) -> _Shared:
+        """What this store's views will share with it (it made the connection pool)."""
+        raise NotImplementedError
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -374,25 +398,61 @@ class _BaseStore:
 
         >>> store.with_options(max_retries=5).customers.get(42)
 
-        The view reports its own `max_retries` and `timeout`; closing it (or leaving its `with`
-        block) does not close the connections it shares: close the store it came from.
+        The view is a store of its own, built with the same options but these: its `customers`
+        and its `client` (raw calls) retry and time out as it says. Closing it (or leaving its
+        `with` block) does not close the connections it shares: close the store it came from.
         """
-        if max_retries is not None and (
-            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
-        ):
-            raise ValueError(f"max_retries must be a whole number, 0 or more, not {max_retries!r}")
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        base = self._call_options or CallOptions()
-        view._call_options = CallOptions(
-            max_retries=base.max_retries if max_retries is None else max_retries,
-            timeout=base.timeout if timeout is None else _timeout(timeout),
+        return self._view(
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            timeout=self.timeout if timeout is None else timeout,
+            abandoned=self._abandoned,
         )
-        view.max_retries = self.max_retries if max_retries is None else max_retries
-        view.timeout = self.timeout if timeout is None else _timeout(timeout)
-        view._owner = False
-        view._bind_resources()
+
+    def _view(self, *, max_retries: int, timeout: TimeoutLike, abandoned: threading.Event | None) -> Self:
+        """A store over this one's shared parts, built through the constructor."""
+        rate_limit: RateLimit | SharedRateLimit | bool = self.rate_limit or False
+        return type(self)(
+            secure_url=self._credentials.secure_url,
+            private_key=self._credentials.private_key,
+            token=self._credentials.token,
+            base_url=self.base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            store_timezone=self.store_tz,
+            verify=self.verify,
+            proxy=self._proxy,
+            trust_env=False,
+            transport=self._inner_transport,
+            max_response_bytes=self.max_response_bytes,
+            _view_of=self._shared,
+            _abandoned=abandoned,
+        )
+
+    def _timed(self, timeout: TimeoutLike | None) -> Self:
+        """This store, or a view of it with `timeout` for one call (views are kept for reuse)."""
+        if timeout is None:
+            return self
+        limits = _timeout(timeout)
+        key = (type(self), self.max_retries, tuple(limits.as_dict().items()), id(self._abandoned))
+        shared = self._shared
+        with shared.lock:
+            view = shared.views.get(key)
+        if view is None or view._abandoned is not self._abandoned:
+            view = self._view(max_retries=self.max_retries, timeout=limits, abandoned=self._abandoned)
+            if self._abandoned is None:  # a page reader's view lives as long as its iteration
+                with shared.lock:
+                    if len(shared.views) >= _VIEW_CACHE:
+                        shared.views.pop(next(iter(shared.views)))
+                    shared.views[key] = view
         return view
+
+    def _abandonable(self, abandoned: threading.Event | None) -> Self:
+        """A view whose requests stop retrying and waiting once `abandoned` is set (page workers);
+        this store itself when there is no such event (tasks are cancelled instead)."""
+        if abandoned is None:
+            return self
+        return self._view(max_retries=self.max_retries, timeout=self.timeout, abandoned=abandoned)
 
     def _bind_resources(self) -> None:
         raise NotImplementedError
@@ -406,7 +466,7 @@ class _BaseStore:
     @property
     def is_closed(self) -> bool:
         """Whether the store (the one a `with_options` view came from) has been closed."""
-        raise NotImplementedError
+        return self._shared.closed
 
     def _ensure_open(self) -> None:
         if self.is_closed:
@@ -450,38 +510,48 @@ class Store(_BaseStore):
 
     customers: Customers
 
-    def _open(self) -> None:
-        inner = self._inner_transport or deadline_transport(verify=self._ssl, proxy=self._proxy)
+    def _share(self) -> _Shared:
+        inner = self._inner_transport or PoolTransport(verify=self._ssl, proxy=self._proxy)
         if not isinstance(inner, httpx.BaseTransport):
             raise TypeError(f"transport must be an httpx.BaseTransport, not {type(inner).__name__}")
-        transport = RetryTransport(inner, self._policy, self._throttle, **self._transport_options())
+        self._inner_transport = inner
+        return _Shared(self._make_throttle())
+
+    def _open(self) -> None:
+        transport = RetryTransport(
+            self._inner_transport,
+            self._policy,
+            self._shared.throttle,
+            abandoned=self._abandoned,
+            **self._transport_options(),
+        )
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=self._headers(),
             timeout=self.timeout,
             transport=transport,
-            event_hooks={"response": [remember_response]},
+            trust_env=False,  # the proxy was chosen above, environment included
         )
         self._client = self._generated_client().set_httpx_client(self._http)
 
     @property
     def client(self) -> AuthenticatedClient:
-        """The generated `threedcart_customers_client` client, sharing this store's connections,
-        retries and rate limit, for raw calls."""
+        """The generated `threedcart_customers_client` client, sharing this store's connections
+        and rate limit, with its retries and timeout, for raw calls."""
         return self._client
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether the store (the one a `with_options` view came from) has been closed."""
-        return self._http.is_closed
 
     def _bind_resources(self) -> None:
         self.customers = Customers(self)
 
     def close(self) -> None:
-        """Close the connection pool (a `with_options` view leaves it to its store)."""
-        if self._owner:
-            self._http.close()
+        """Close the connection pool and the rate limit's Redis client if shared (a `with_options`
+        view leaves both to its store)."""
+        if not self._owner or self._shared.closed:
+            return
+        self._shared.closed = True
+        self._http.close()
+        if self._shared.throttle is not None:
+            self._shared.throttle.close()
 
     def __enter__(self) -> Self:
         return self
@@ -490,32 +560,28 @@ class Store(_BaseStore):
         self.close()
 
 
-class _LoopClients:
-    """An `AsyncStore`'s httpx clients, one per event loop it is used on.
+class _LoopTransports:
+    """An `AsyncStore`'s connection pools, one per event loop it is used on (shared by its views).
 
     An asyncio connection pool belongs to the loop it first ran on: once that loop has ended
-    (`asyncio.run()` returned), its connections are unusable from any other. The client made
+    (`asyncio.run()` returned), its connections are unusable from any other. The pool made
     with the store serves the first loop that uses it; any other loop gets its own on first
     use. Each is closed as its loop shuts down (`asyncio.run()` closes the loop's open async
-    generators, and one of them holds the client), and then forgotten. Shared by a store and
-    its views.
+    generators, and one of them holds the pool), and then forgotten.
     """
 
-    def __init__(self, make: Callable[[], tuple[httpx.AsyncClient, AuthenticatedClient]]) -> None:
+    def __init__(self, make: Callable[[], httpx.AsyncBaseTransport]) -> None:
         self._make = make
         self._lock = threading.Lock()
-        self._by_loop: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AuthenticatedClient]] = {}
+        self._by_loop: dict[asyncio.AbstractEventLoop, httpx.AsyncBaseTransport] = {}
         self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
-        self.latest = make()
-        self._unbound: tuple[httpx.AsyncClient, AuthenticatedClient] | None = self.latest
-        self.closed = False
+        self._unbound: httpx.AsyncBaseTransport | None = make()
+        self._latest: httpx.AsyncBaseTransport = self._unbound
 
-    def current(self) -> tuple[httpx.AsyncClient, AuthenticatedClient]:
-        """The running loop's client (outside any loop, the one used last)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return self.latest
+    def for_loop(self, loop: asyncio.AbstractEventLoop | None) -> httpx.AsyncBaseTransport:
+        """The pool of `loop` (made on first use); outside any loop (None), the one used last."""
+        if loop is None:
+            return self._latest
         found = self._by_loop.get(loop)
         if found is None:
             with self._lock:
@@ -524,8 +590,8 @@ class _LoopClients:
                     self._forget_closed_loops()
                     found, self._unbound = self._unbound or self._make(), None
                     self._by_loop[loop] = found
-                    self._closers[loop] = _closed_with_the_loop(found[0])
-        self.latest = found
+                    self._closers[loop] = _closed_with_the_loop(found)
+        self._latest = found
         return found
 
     def _forget_closed_loops(self) -> None:
@@ -535,31 +601,36 @@ class _LoopClients:
             self._closers.pop(loop, None)
 
     async def aclose(self) -> None:
-        self.closed = True
         loop = asyncio.get_running_loop()
         with self._lock:
             mine, unbound = self._by_loop.pop(loop, None), self._unbound
             closer = self._closers.pop(loop, None)
             self._unbound = None
             self._forget_closed_loops()
-        for found in (mine, unbound):
-            if found is not None:
-                await found[0].aclose()
+        for transport in (mine, unbound):
+            if transport is not None:
+                await transport.aclose()
         if closer is not None:
             await closer.aclose()
 
 
-async def _holding(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+class _AsyncShared(_Shared):
+    def __init__(self, throttle: Throttle | None, transports: _LoopTransports) -> None:
+        super().__init__(throttle)
+        self.transports = transports
+
+
+async def _holding(transport: httpx.AsyncBaseTransport) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
-        await http.aclose()
+        await transport.aclose()
 
 
-def _closed_with_the_loop(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
-    """An async generator, started on the running loop, that closes `http` when it is closed:
+def _closed_with_the_loop(transport: httpx.AsyncBaseTransport) -> AsyncGenerator[None, None]:
+    """An async generator, started on the running loop, that closes `transport` when it is closed:
     the loop's shutdown (`asyncio.run()`, `loop.shutdown_asyncgens()`) does that."""
-    holder = _holding(http)
+    holder = _holding(transport)
     step = holder.asend(None)  # the first step registers it with the running loop
     with contextlib.suppress(StopIteration):
         step.send(None)  # and runs it to its `yield` at once: there is nothing to await before
@@ -578,38 +649,50 @@ class AsyncStore(_BaseStore):
     """
 
     customers: AsyncCustomers
+    _shared: _AsyncShared
 
-    def _open(self) -> None:
-        self._clients = _LoopClients(self._new_client)
+    def _share(self) -> _Shared:
+        return _AsyncShared(self._make_throttle(), _LoopTransports(self._new_transport))
 
-    def _new_client(self) -> tuple[httpx.AsyncClient, AuthenticatedClient]:
+    def _new_transport(self) -> httpx.AsyncBaseTransport:
         inner = self._inner_transport or httpx.AsyncHTTPTransport(verify=self._ssl, proxy=self._proxy)
         if not isinstance(inner, httpx.AsyncBaseTransport):
             raise TypeError(f"transport must be an httpx.AsyncBaseTransport, not {type(inner).__name__}")
-        transport = AsyncRetryTransport(inner, self._policy, self._throttle, **self._transport_options())
-        http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=self._headers(),
-            timeout=self.timeout,
-            transport=transport,
-            event_hooks={"response": [aremember_response]},
-        )
-        return http, self._generated_client().set_async_httpx_client(http)
+        return inner
 
-    @property
-    def _http(self) -> httpx.AsyncClient:
-        return self._clients.current()[0]
+    def _open(self) -> None:
+        self._clients: dict[asyncio.AbstractEventLoop | None, AuthenticatedClient] = {}
+
+    def _client_for(self, loop: asyncio.AbstractEventLoop | None) -> AuthenticatedClient:
+        found = self._clients.get(loop)
+        if found is None:
+            inner = self._shared.transports.for_loop(loop)
+            transport = AsyncRetryTransport(
+                inner, self._policy, self._shared.throttle, **self._transport_options()
+            )
+            http = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers(),
+                timeout=self.timeout,
+                transport=transport,
+                trust_env=False,  # the proxy was chosen above, environment included
+            )
+            found = self._generated_client().set_async_httpx_client(http)
+            for gone in [k for k in self._clients if k is not None and k.is_closed()]:
+                del self._clients[gone]
+            if loop is not None:  # outside a loop: the pool used last, which may change
+                self._clients[loop] = found
+        return found
 
     @property
     def client(self) -> AuthenticatedClient:
         """The generated client of the running event loop (see the class), sharing this store's
-        retries and rate limit, for raw calls."""
-        return self._clients.current()[1]
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether the store (the one a `with_options` view came from) has been closed."""
-        return self._clients.closed
+        connections and rate limit, with its retries and timeout, for raw calls."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        return self._client_for(loop)
 
     def _bind_resources(self) -> None:
         self.customers = AsyncCustomers(self)
@@ -618,10 +701,12 @@ class AsyncStore(_BaseStore):
         """Close the store: its connections on this event loop, and the rate limit's Redis client
         on this loop if shared (a `with_options` view leaves both to its store). Connections
         opened on another loop that is still running close when that loop ends."""
-        if self._owner:
-            await self._clients.aclose()
-            if self._throttle is not None:
-                await self._throttle.aclose()
+        if not self._owner:
+            return
+        self._shared.closed = True
+        await self._shared.transports.aclose()
+        if self._shared.throttle is not None:
+            await self._shared.throttle.aclose()
 
     async def __aenter__(self) -> Self:
         return self

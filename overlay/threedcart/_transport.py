@@ -10,17 +10,17 @@ through `Store.client`) gets the same behaviour with no change to generated code
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import email.utils
 import logging
 import math
 import random
+import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -46,39 +46,11 @@ is unknown: it timed out or its connection dropped after sending, or it was answ
 _CREDENTIAL_HEADERS = ("PrivateKey", "Token", "SecureURL")
 
 log = logging.getLogger("threedcart")
-
-
-@dataclass(frozen=True)
-class CallOptions:
-    """Overrides for the calls made in the current context (see `Store.with_options`)."""
-
-    max_retries: int | None = None
-    timeout: httpx.Timeout | None = None
-
-
-CALL_OPTIONS: contextvars.ContextVar[CallOptions | None] = contextvars.ContextVar(
-    "threedcart_call_options", default=None
-)
-_DEFAULTS = CallOptions()
-
-ABANDONED: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
-    "threedcart_abandoned", default=None
-)
-"""Set in a page worker's context: once the event is set (its reader left the iterator), the
-request starts no new attempt and cuts its waits short; the attempt in flight runs out alone."""
+T = TypeVar("T")
 
 
 class _Abandoned(httpx.TransportError):
     """The caller stopped reading; nobody will look at this request's answer."""
-
-
-def _pause(sleep: Callable[[float], object], seconds: float, request: httpx.Request) -> None:
-    """Wait `seconds` before an attempt, or stop at once when the caller abandoned the request."""
-    abandoned = ABANDONED.get()
-    if abandoned is None:
-        sleep(seconds)
-    elif abandoned.wait(seconds):
-        raise _Abandoned("abandoned: the caller stopped reading", request=request)
 
 
 @dataclass
@@ -151,17 +123,52 @@ def _retry_after(value: str | None) -> float | None:
 
 # --- a deadline on every socket operation of a sync attempt ----------------------------------
 # httpx's timeouts apply per read: a server that drips headers or body a byte at a time never
-# trips them. Threads cannot be interrupted, so each socket operation of an attempt is given at
-# most the time left until the attempt's deadline (kept per thread).
+# trips them. Threads cannot be interrupted, so the SDK's own connection pool (`pool_transport`)
+# runs on a network backend that gives each socket operation at most the time left until the
+# attempt's deadline. The deadline is the attempt's, set and cleared by `RetryTransport` around
+# it in the same thread: a thread-local, the one way to reach a socket operation through httpx
+# and httpcore, which carry no per-request state down to the network backend.
 _ATTEMPT = threading.local()
 
 
-def _bounded(timeout: float | None) -> float | None:
+class _DeadlineExceeded(httpcore.ReadTimeout):
+    """A socket operation reached the attempt's deadline (not its own timeout)."""
+
+
+class _DeadlineBeforeConnected(httpcore.ConnectTimeout):
+    """The attempt's deadline came before a connection was made (nothing was sent)."""
+
+
+_Expiry = type[_DeadlineExceeded] | type[_DeadlineBeforeConnected]
+
+
+def _bounded(timeout: float | None, expired: _Expiry = _DeadlineExceeded) -> tuple[float | None, bool]:
+    """(the time this operation may take, whether the attempt's deadline is what bounds it)."""
     deadline: float | None = getattr(_ATTEMPT, "deadline", None)
     if deadline is None:
-        return timeout
-    left = max(0.001, deadline - time.monotonic())
-    return left if timeout is None else min(timeout, left)
+        return timeout, False
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired(_deadline_message(getattr(_ATTEMPT, "budget", 0.0)))
+    return (left, True) if timeout is None or left < timeout else (timeout, False)
+
+
+def _deadline_message(seconds: float) -> str:
+    return f"the answer took longer than {seconds:g} s in all (the attempt's deadline)"
+
+
+def _under_deadline(
+    operation: Callable[[float | None], T], timeout: float | None, expired: _Expiry = _DeadlineExceeded
+) -> T:
+    """`operation(seconds)` with at most the time left until the attempt's deadline; when that is
+    what runs out, the error says so."""
+    bound, by_deadline = _bounded(timeout, expired)
+    try:
+        return operation(bound)
+    except httpcore.TimeoutException:
+        if by_deadline:
+            raise expired(_deadline_message(getattr(_ATTEMPT, "budget", 0.0))) from None
+        raise
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -169,18 +176,20 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout))
+        return _under_deadline(lambda t: self._inner.read(max_bytes, t), timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout))
+        _under_deadline(lambda t: self._inner.write(buffer, t), timeout)
 
     def close(self) -> None:
         self._inner.close()
 
     def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
+        return _DeadlineStream(
+            _under_deadline(lambda t: self._inner.start_tls(ssl_context, server_hostname, t), timeout)
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -196,45 +205,146 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+        stream = _under_deadline(
+            lambda t: self._inner.connect_tcp(host, port, t, local_address, socket_options),
+            timeout,
+            _DeadlineBeforeConnected,
+        )
         return _DeadlineStream(stream)
 
     def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(path, _bounded(timeout), socket_options))
+        stream = _under_deadline(
+            lambda t: self._inner.connect_unix_socket(path, t, socket_options),
+            timeout,
+            _DeadlineBeforeConnected,
+        )
+        return _DeadlineStream(stream)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
-def deadline_transport(**options: Any) -> httpx.HTTPTransport:
-    """httpx's own transport (TLS, proxy, pooling) with the attempt deadline on every socket operation."""
-    transport = httpx.HTTPTransport(**options)
-    pool = getattr(transport, "_pool", None)
-    if pool is not None and hasattr(pool, "_network_backend"):  # httpcore 1.x, as pinned
-        pool._network_backend = _DeadlineBackend()
-    return transport
+# httpcore's errors as httpx's, as httpx's own transport maps them (most specific first)
+_HTTPCORE_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+def _as_httpx(exc: Exception, request: httpx.Request) -> Exception:
+    for core, mapped in _HTTPCORE_ERRORS:
+        if isinstance(exc, core):
+            return mapped(str(exc), request=request)
+    return exc
+
+
+class _CoreStream(httpx.SyncByteStream):
+    """An httpcore answer's body for httpx, its errors mapped as httpx maps them."""
+
+    def __init__(self, inner: Iterable[bytes], request: httpx.Request) -> None:
+        self._inner = inner
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._inner
+        except Exception as exc:
+            raise _as_httpx(exc, self._request) from exc
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+class PoolTransport(httpx.BaseTransport):
+    """httpx's transport job over an `httpcore.ConnectionPool` built with its public arguments:
+    TLS, a proxy, and a network backend that holds every socket operation to the attempt's
+    deadline (see `RetryTransport`)."""
+
+    def __init__(self, *, verify: ssl.SSLContext | bool = True, proxy: httpx.Proxy | None = None) -> None:
+        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        core_proxy = (
+            None
+            if proxy is None
+            else httpcore.Proxy(
+                url=str(proxy.url),
+                auth=proxy.raw_auth,
+                headers=proxy.headers.raw,
+                ssl_context=proxy.ssl_context,
+            )
+        )
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=context, proxy=core_proxy, network_backend=_DeadlineBackend()
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            answer = self._pool.handle_request(core_request)
+        except Exception as exc:
+            raise _as_httpx(exc, request) from exc
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.headers,
+            stream=_CoreStream(answer.stream, request),  # type: ignore[arg-type]  # iterates bytes
+            extensions=answer.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 class _Decoder:
     """Decompresses a body as it arrives, refusing to produce more than `limit` bytes."""
 
-    def __init__(self, response: httpx.Response, request: httpx.Request, limit: int) -> None:
+    def __init__(
+        self, response: httpx.Response, request: httpx.Request, limit: int, *, decoded: bool
+    ) -> None:
         self.response = response
         self.request = request
         self.limit = limit
         self.size = 0
         self.parts: list[bytes] = []
-        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        encoding = "identity" if decoded else response.headers.get("Content-Encoding", "identity")
+        encoding = encoding.strip().lower()
+        self.zlib: zlib._Decompress | None
         if encoding in ("", "identity"):
-            self._z = None
+            self.zlib = None
         elif encoding in ("gzip", "x-gzip"):
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self.zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
-            self._z = zlib.decompressobj()
+            self.zlib = zlib.decompressobj()
         else:
             raise self._invalid(f"an answer with an unsupported Content-Encoding {encoding!r}")
 
@@ -247,71 +357,54 @@ class _Decoder:
         )
         return APIResponseValidationError(f"the service sent {what}", response=shell)
 
-    def _keep(self, data: bytes) -> None:
+    def feed(self, raw: bytes) -> None:
+        if self.zlib is None:
+            data = raw
+        else:
+            try:
+                # at most one byte more than the cap: enough to know it was passed
+                data = self.zlib.decompress(raw, self.limit - self.size + 1)
+            except zlib.error as exc:
+                raise self._invalid(f"a body that does not decompress ({exc})") from None
         self.size += len(data)
         if self.size > self.limit:
             raise self._invalid(f"an answer larger than max_response_bytes ({self.limit:,} bytes)")
         self.parts.append(data)
 
-    def feed(self, raw: bytes) -> None:
-        if self._z is None:
-            self._keep(raw)
-            return
-        try:
-            data = self._z.decompress(raw, self.limit - self.size + 1)
-            self._keep(data)
-            while self._z.unconsumed_tail:
-                self._keep(self._z.decompress(self._z.unconsumed_tail, self.limit - self.size + 1))
-        except zlib.error as exc:
-            raise self._invalid(f"a body that does not decompress ({exc})") from None
-
     def body(self) -> bytes:
-        if self._z is not None:
-            try:
-                self._keep(self._z.flush())
-            except zlib.error as exc:
-                raise self._invalid(f"a body that does not decompress ({exc})") from None
+        if self.zlib is not None:
+            # what a decompressor still holds (a decompressobj's flush never raises)
+            self.feed(b"")
         return b"".join(self.parts)
 
 
-def _rebuilt(
-    response: httpx.Response, body: bytes, maybe_processed: bool, request: httpx.Request
-) -> httpx.Response:
-    """The answer with its body read and decoded, as the client above expects it.
-
-    The same response object gets the body back as an in-memory stream (cheaper than a new
-    `httpx.Response`); once decoded, it no longer claims a Content-Encoding.
-    """
-    headers = response.headers
-    if "content-encoding" in headers:
-        del headers["content-encoding"]
-        headers["content-length"] = str(len(body))
-    if "transfer-encoding" in headers:
-        del headers["transfer-encoding"]
-        headers["content-length"] = str(len(body))
-    response.stream = httpx.ByteStream(body)
-    response.is_stream_consumed = False
-    response.is_closed = False
-    response.request = request
-    if maybe_processed:
-        response.extensions = {**response.extensions, MAYBE_PROCESSED: True}
-    return response
-
-
-def _already_read(response: httpx.Response, decoder: _Decoder) -> bytes | None:
+def _read_already(response: httpx.Response) -> bytes | None:
     """The body of an answer an inner transport already read and decoded (httpx.MockTransport does)."""
     try:
-        content = response.content
+        return response.content
     except httpx.ResponseNotRead:
         return None
-    decoder._z = None  # decoded already
-    decoder._keep(content)
-    return content
 
 
-def _deadline_error(request: httpx.Request, seconds: float) -> httpx.ReadTimeout:
-    return httpx.ReadTimeout(
-        f"the answer took longer than {seconds:g} s in all (the attempt's deadline)", request=request
+def _answer(
+    response: httpx.Response, body: bytes, maybe_processed: bool, request: httpx.Request
+) -> httpx.Response:
+    """The answer with its body read and decoded, as the client above expects it: a new response
+    whose body is an in-memory stream, which no longer claims a Content-Encoding."""
+    headers = httpx.Headers(response.headers)
+    for name in ("content-encoding", "transfer-encoding"):
+        if name in headers:
+            del headers[name]
+            headers["content-length"] = str(len(body))
+    extensions = dict(response.extensions)
+    if maybe_processed:
+        extensions[MAYBE_PROCESSED] = True
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        stream=httpx.ByteStream(body),
+        request=request,
+        extensions=extensions,
     )
 
 
@@ -334,11 +427,8 @@ class _Base:
         self.origin = None if origin is None else httpx.URL(origin)
         self.max_response_bytes = max_response_bytes
 
-    def _prepare(self, request: httpx.Request) -> tuple[int, float]:
-        """(retries, the deadline of one attempt in seconds) for this request."""
-        options = CALL_OPTIONS.get() or _DEFAULTS
-        if options.timeout is not None:
-            request.extensions = {**request.extensions, "timeout": options.timeout.as_dict()}
+    def _prepare(self, request: httpx.Request) -> float:
+        """The deadline of one attempt of this request, in seconds."""
         if self.origin is not None and (
             request.url.scheme,
             request.url.host,
@@ -347,24 +437,18 @@ class _Base:
             # another origin (a redirect followed by a raw call): the store's credentials stay home
             for name in _CREDENTIAL_HEADERS:
                 request.headers.pop(name, None)
-        retries = self.policy.max_retries if options.max_retries is None else options.max_retries
-        return retries, self._deadline(request)
-
-    @staticmethod
-    def _deadline(request: httpx.Request) -> float:
         timeouts = request.extensions.get("timeout", {})
         phases = [timeouts.get(k) for k in ("connect", "read", "write", "pool")]
         known = [t for t in phases if t is not None]
         # one attempt may not last more than a small multiple of its longest single wait
         return ATTEMPT_DEADLINE_FACTOR * max(known) if known else math.inf
 
-    def _read(self, response: httpx.Response, request: httpx.Request, deadline: float) -> _Decoder:
-        return _Decoder(response, request, self.max_response_bytes)
+    def _decoder(self, response: httpx.Response, request: httpx.Request, *, decoded: bool) -> _Decoder:
+        return _Decoder(response, request, self.max_response_bytes, decoded=decoded)
 
-    def _retry_error(
-        self, request: httpx.Request, exc: httpx.TransportError, attempt: int, retries: int
-    ) -> float:
+    def _retry_error(self, request: httpx.Request, exc: httpx.TransportError, attempt: int) -> float:
         """Seconds to wait before retrying after `exc`, or -1 to give up."""
+        retries = self.policy.max_retries
         if attempt >= retries or not self.policy.retries_error(request.method, exc):
             return -1
         wait = self.policy.delay(attempt)
@@ -378,9 +462,8 @@ class _Base:
         )
         return wait
 
-    def _retry_status(
-        self, request: httpx.Request, response: httpx.Response, attempt: int, retries: int
-    ) -> float:
+    def _retry_status(self, request: httpx.Request, response: httpx.Response, attempt: int) -> float:
+        retries = self.policy.max_retries
         if attempt >= retries or not self.policy.retries_status(request.method, response.status_code):
             return -1
         wait = self.policy.delay(attempt, response)
@@ -403,7 +486,13 @@ class _Base:
 
 
 class RetryTransport(_Base, httpx.BaseTransport):
-    """Throttle, send and retry, for `httpx.Client`."""
+    """Throttle, send and retry, for `httpx.Client`.
+
+    Each attempt runs under a deadline of `ATTEMPT_DEADLINE_FACTOR` times its longest timeout,
+    which `PoolTransport`'s network backend holds every socket operation to (an `inner`
+    transport of the caller's own keeps its own timeouts). Once `abandoned` is set (the reader
+    of a page left), no new attempt starts and a wait before one ends at once.
+    """
 
     def __init__(
         self,
@@ -414,80 +503,85 @@ class RetryTransport(_Base, httpx.BaseTransport):
         *,
         origin: str | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        abandoned: threading.Event | None = None,
     ) -> None:
         super().__init__(policy, throttle, origin=origin, max_response_bytes=max_response_bytes)
         self.inner = inner
         self._sleep = sleep
+        self.abandoned = abandoned
+
+    def _pause(self, seconds: float, request: httpx.Request) -> None:
+        """Wait `seconds` before an attempt, or stop at once when the caller abandoned the request."""
+        if self.abandoned is None:
+            self._sleep(seconds)
+        elif self.abandoned.wait(seconds):
+            raise _Abandoned("abandoned: the caller stopped reading", request=request)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        retries, budget = self._prepare(request)
+        budget = self._prepare(request)
         attempt = 0
         maybe_processed = False
         while True:
-            if (abandoned := ABANDONED.get()) is not None and abandoned.is_set():
+            if self.abandoned is not None and self.abandoned.is_set():
                 raise _Abandoned("abandoned: the caller stopped reading", request=request)
             if self.throttle is not None and (wait := self.throttle.reserve()) > 0:
                 try:
-                    _pause(self._sleep, wait, request)
+                    self._pause(wait, request)
                 except BaseException:  # Ctrl-C, SIGTERM, an abandoned page: the slot was never used
                     self.throttle.release()
                     raise
             started = time.perf_counter()
-            deadline = time.monotonic() + budget
-            _ATTEMPT.deadline = None if math.isinf(budget) else deadline
+            _ATTEMPT.deadline = None if math.isinf(budget) else time.monotonic() + budget
+            _ATTEMPT.budget = budget
             try:
-                response = self.inner.handle_request(request)
-                response = self._read_body(response, request, deadline, budget, maybe_processed)
+                response = self._read_body(self.inner.handle_request(request), request, maybe_processed)
             except httpx.TransportError as exc:
-                if time.monotonic() >= deadline - 0.05 and not isinstance(exc, httpx.ConnectError):
-                    exc = _deadline_error(request, budget)  # the deadline cut a socket operation short
                 maybe_processed = maybe_processed or not isinstance(
                     exc, httpx.ConnectError | httpx.ConnectTimeout
                 )
-                wait = self._retry_error(request, exc, attempt, retries)
+                wait = self._retry_error(request, exc, attempt)
                 if wait < 0:
-                    raise exc from None
+                    raise
             else:
                 self._log(request, response, started)
-                wait = self._retry_status(request, response, attempt, retries)
+                wait = self._retry_status(request, response, attempt)
                 if wait < 0:
                     return response
                 maybe_processed = maybe_processed or _outcome_unknown(response)
             finally:
                 _ATTEMPT.deadline = None
-            _pause(self._sleep, wait, request)
+            self._pause(wait, request)
             attempt += 1
 
-    def _read_body(
-        self, response: httpx.Response, request: httpx.Request, deadline: float, budget: float, maybe: bool
-    ) -> httpx.Response:
+    def _read_body(self, response: httpx.Response, request: httpx.Request, maybe: bool) -> httpx.Response:
         """Read the whole body inside the retry loop: under the deadline, the size cap and retries."""
         try:
-            decoder = self._read(response, request, deadline)
-            body = _already_read(response, decoder)
-            if body is None:
-                for raw in response.iter_raw():
-                    if time.monotonic() > deadline:
-                        raise _deadline_error(request, budget)
-                    decoder.feed(raw)
-                body = decoder.body()
+            body = _read_already(response)
+            decoder = self._decoder(response, request, decoded=body is not None)
+            for raw in (body,) if body is not None else response.iter_raw():
+                decoder.feed(raw)
+            body = decoder.body()
         finally:
             response.close()  # the connection goes back to the pool before the body is handed on
-        return _rebuilt(response, body, maybe, request)
+        return _answer(response, body, maybe, request)
 
     def close(self) -> None:
         self.inner.close()
 
 
 class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
-    """Throttle, send and retry, for `httpx.AsyncClient`."""
+    """Throttle, send and retry, for `httpx.AsyncClient`.
+
+    Each attempt, headers and body, runs under one `asyncio.timeout` of `ATTEMPT_DEADLINE_FACTOR`
+    times its longest timeout.
+    """
 
     def __init__(
         self,
         inner: httpx.AsyncBaseTransport,
         policy: RetryPolicy,
         throttle: Throttle | None = None,
-        sleep: Callable[[float], object] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         *,
         origin: str | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -497,58 +591,59 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
         self._sleep = sleep
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        retries, budget = self._prepare(request)
+        budget = self._prepare(request)
         attempt = 0
         maybe_processed = False
         while True:
             # awaited: a reservation in a bucket shared on Redis never blocks the event loop
             if self.throttle is not None and (wait := await self.throttle.areserve()) > 0:
                 try:
-                    await self._sleep(wait)  # type: ignore[misc]
+                    await self._sleep(wait)
                 except BaseException:  # cancelled while waiting: the slot was never used
                     self.throttle.arelease()
                     raise
             started = time.perf_counter()
             try:
-                # the whole attempt, headers and body, under one deadline
                 async with asyncio.timeout(None if math.isinf(budget) else budget):
                     response = await self.inner.handle_async_request(request)
                     response = await self._read_body(response, request, maybe_processed)
             except TimeoutError:
-                exc: httpx.TransportError = _deadline_error(request, budget)
+                exc: httpx.TransportError = httpx.ReadTimeout(_deadline_message(budget), request=request)
                 maybe_processed = True
-                wait = self._retry_error(request, exc, attempt, retries)
+                wait = self._retry_error(request, exc, attempt)
                 if wait < 0:
                     raise exc from None
             except httpx.TransportError as exc:
                 maybe_processed = maybe_processed or not isinstance(
                     exc, httpx.ConnectError | httpx.ConnectTimeout
                 )
-                wait = self._retry_error(request, exc, attempt, retries)
+                wait = self._retry_error(request, exc, attempt)
                 if wait < 0:
                     raise
             else:
                 self._log(request, response, started)
-                wait = self._retry_status(request, response, attempt, retries)
+                wait = self._retry_status(request, response, attempt)
                 if wait < 0:
                     return response
                 maybe_processed = maybe_processed or _outcome_unknown(response)
-            await self._sleep(wait)  # type: ignore[misc]
+            await self._sleep(wait)
             attempt += 1
 
     async def _read_body(
         self, response: httpx.Response, request: httpx.Request, maybe: bool
     ) -> httpx.Response:
         try:
-            decoder = self._read(response, request, math.inf)
-            body = _already_read(response, decoder)
-            if body is None:
+            body = _read_already(response)
+            decoder = self._decoder(response, request, decoded=body is not None)
+            if body is not None:
+                decoder.feed(body)
+            else:
                 async for raw in response.aiter_raw():
                     decoder.feed(raw)
-                body = decoder.body()
+            body = decoder.body()
         finally:
             await response.aclose()
-        return _rebuilt(response, body, maybe, request)
+        return _answer(response, body, maybe, request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

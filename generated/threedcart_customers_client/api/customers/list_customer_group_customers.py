@@ -1,4 +1,3 @@
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -9,10 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...models.count_result import CountResult
 from ...models.customer import Customer
 from ...models.error import Error
-from ...models.list_customer_group_customers_countonly import (
-    ListCustomerGroupCustomersCountonly,
-)
-from ...types import UNSET, Response, Unset, parse_json
+from ...models.list_customer_group_customers_countonly import ListCustomerGroupCustomersCountonly
+from ...types import UNSET, Response, UnreadableResponse, Unset, parse_json, status_of
 
 
 def _get_kwargs(
@@ -205,11 +202,16 @@ def _parse_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[CountResult | list[Customer] | list[Error]]:
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise UnreadableResponse(response, exc) from exc
     return Response(
-        status_code=HTTPStatus(response.status_code),
+        status_code=status_of(response.status_code),
         content=response.content,
         headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
+        parsed=parsed,
+        http_response=response,
     )
 
 
