@@ -62,6 +62,7 @@ SPEC_TABLES = $(BIN)/python tools/spec_tables.py $(SPEC) $(1)/threedcart_custome
 
 generate: $(VENV_STAMP)
 	$(BIN)/python tools/spec_derive.py $(SPEC)
+	$(BIN)/python tools/unasync.py
 	$(GENERATE) --output-path $(GEN_OUT)
 	$(call SPEC_TABLES,$(GEN_OUT))
 	rm -rf $(GEN_OUT)/.ruff_cache
@@ -69,6 +70,7 @@ generate: $(VENV_STAMP)
 
 check-generated: $(VENV_STAMP)
 	@$(BIN)/python tools/spec_derive.py $(SPEC) --check
+	@$(BIN)/python tools/unasync.py --check
 	@cmp -s $(SPEC) overlay/threedcart/contract/customers.yaml || { echo "error: overlay/threedcart/contract/customers.yaml differs from $(SPEC); run 'make generate' and commit"; exit 1; }
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GENERATE) --output-path "$$tmp/out" >/dev/null && $(call SPEC_TABLES,"$$tmp/out") && rm -rf "$$tmp/out/.ruff_cache"; \
@@ -101,10 +103,10 @@ release-spec:
 
 # --- checks -----------------------------------------------------------------
 lint-python: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
-	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
+	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py tools/unasync.py
+	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py tools/unasync.py
 	$(BIN)/mypy
-	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
+	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py tools/unasync.py
 
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)

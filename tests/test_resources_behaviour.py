@@ -21,8 +21,8 @@ from conftest import API
 from threedcart import errors
 from threedcart._resources import failure as _failure
 from threedcart._resources import server_time
-from threedcart_customers_client.types import UnreadableResponse
 from threedcart_customers_client.models import Customer, CustomerCreate, CustomerUpdateItem
+from threedcart_customers_client.types import UnreadableResponse
 
 BASE = "http://127.0.0.1:9"
 KINDS = ["sync", "async"]
