@@ -10,6 +10,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -101,6 +102,13 @@ def test_leaving_a_concurrent_iterator_abandons_pages_in_flight() -> None:
     with HostileServer(behaviour) as server:
         with store(server.url, max_retries=3) as s:
             for _ in s.customers.iter(page_size=50, concurrency=8):
+                # leave once the store holds a page (bounded: on a loaded machine the workers'
+                # requests may reach it a moment after the first page came back)
+                for _ in range(1000):
+                    with lock:
+                        if held:
+                            break
+                    time.sleep(0.01)
                 break
             with lock:
                 still_held = held
