@@ -17,13 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-import uvicorn
-
 from ._app import Settings, StoreCredentials, create_app, new_customer_defaults
 from ._clock import EARLIEST_START, LATEST_START
 from ._db import ORDERS, Database, Query
 from ._schema import SpecError, spec_path
-from ._server import Limits, config, run
+from ._server import Limits, run
 
 DEMO_STORE = StoreCredentials(
     secure_url="https://demo-store.3dcartstores.com",
@@ -355,16 +353,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{', '.join(app.state.from_spec)}",
             flush=True,
         )
-    server = uvicorn.Server(config(app, limits, settings.clock))
-    # uvicorn shuts down gracefully, then re-raises the signal it caught: make that a clean exit.
+    # A SIGTERM before the server handles it (or after) is a clean exit as well.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
-        run(server, sock, lambda loop: print(f"threedcart-mock listening on {url} ({loop})", flush=True))
+        run(app, limits, settings.clock, sock, lambda loop: _announce(url, loop))
     except KeyboardInterrupt:
         pass
     finally:
         db.close()
     sys.exit(0)
+
+
+def _announce(url: str, loop: str) -> None:
+    print(f"threedcart-mock listening on {url} ({loop})", flush=True)
 
 
 def _spec_error(exc: SpecError) -> NoReturn:

@@ -733,8 +733,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 class DateHeader:
     """ASGI middleware: every answer carries exactly one `Date` header, from the store clock.
 
-    uvicorn must not add its own (`uvicorn.Config(date_header=False)`); a `Date` set by the app
-    is replaced all the same.
+    The server (`_server`) adds none of its own; a `Date` set by the app is replaced all the same.
     """
 
     def __init__(self, app: ASGIApp, clock: StoreClock) -> None:
