@@ -145,7 +145,7 @@ lint-types: $(VENV_STAMP) $(NODE_STAMP)
 	$(NODE_BIN)/pyright --verifytypes threedcart --ignoreexternal --pythonpath $(BIN)/python --outputjson \
 		| $(BIN)/python -c "$$VERIFYTYPES_REPORT"
 
-lint: lint-python lint-spec
+lint: lint-python lint-spec lint-types
 
 # Two workers, one per core of the machines this runs on (pytest-xdist): the suite mostly waits
 # on loopback servers, so it takes about half the time of one worker.

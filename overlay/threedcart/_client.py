@@ -18,7 +18,7 @@ import warnings
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Self
+from typing import Any, Self, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,7 +43,8 @@ from ._constants import (
 )
 from ._customers import Customers
 from ._customers_async import AsyncCustomers
-from ._shared_limit import ENV_RATE_LIMIT_URL, SharedRateLimit, _secrets_of
+from ._secrets import check_credential
+from ._shared_limit import ENV_RATE_LIMIT_URL, SharedRateLimit, secrets_of
 from ._throttle import RateLimit, Throttle
 from ._transport import (
     AsyncRetryTransport,
@@ -78,20 +79,6 @@ def _warn_once(message: str) -> None:
         log.warning(message)
 
 
-def _check_credential(name: str, value: object) -> str:
-    """A credential as it will be sent in a header; the error names it, never shows it."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} is required (a non-empty string)")
-    value = value.strip()
-    for position, char in enumerate(value):
-        if not 0x20 <= ord(char) <= 0x7E:
-            kind = "a control character" if ord(char) < 0x20 or ord(char) == 0x7F else "a non-ASCII character"
-            raise ValueError(
-                f"{name} contains {kind} at position {position}: headers carry printable ASCII only"
-            )
-    return value
-
-
 def _user_agent() -> str:
     from . import API_VERSION, __version__
 
@@ -123,7 +110,7 @@ def _loopback(host: str | None) -> bool:
 def _ssl_context(verify: VerifyLike) -> ssl.SSLContext | bool:
     if isinstance(verify, ssl.SSLContext | bool):
         return verify
-    if isinstance(verify, str):
+    if isinstance(cast(object, verify), str):
         # a CA bundle path: build the context here (httpx 0.28 deprecates verify="path")
         try:
             return ssl.create_default_context(cafile=verify)
@@ -138,8 +125,8 @@ def _proxy(value: ProxyLike, what: str = "proxy") -> httpx.Proxy:
     """`value` as an `httpx.Proxy`, its password registered as a secret; errors name `what`."""
     if isinstance(value, httpx.Proxy):
         proxy = value
-    elif isinstance(value, str | httpx.URL):
-        _secrets.register(_secrets_of(str(value)))
+    elif isinstance(cast(object, value), str | httpx.URL):
+        _secrets.register(secrets_of(str(value)))
         try:
             proxy = httpx.Proxy(value)
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -209,7 +196,7 @@ def _timeout(value: TimeoutLike) -> httpx.Timeout:
                     f"not {seconds}"
                 )
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(cast(object, value), int | float):
         raise TypeError(f"timeout must be seconds (a number) or an httpx.Timeout, not {type(value).__name__}")
     if not value > 0 or not math.isfinite(value):
         raise ValueError(f"timeout must be a finite number of seconds above 0, not {value}")
@@ -223,7 +210,7 @@ class _Shared:
     def __init__(self, throttle: Throttle | None) -> None:
         self.throttle = throttle
         self.closed = False
-        self.lock = threading.Lock()
+        self.lock: threading.Lock = threading.Lock()
         self.views: dict[tuple[object, ...], Any] = {}
 
 
@@ -254,34 +241,36 @@ class _BaseStore:
     ) -> None:
         _logging_from_env()
         self._credentials = _Credentials(
-            _check_credential("secure_url", secure_url),
-            _check_credential("private_key", private_key),
-            _check_credential("token", token),
+            check_credential("secure_url", secure_url),
+            check_credential("private_key", private_key),
+            check_credential("token", token),
         )
         # from here on, these values are scrubbed from every error, message and log line
         _secrets.register([self._credentials.private_key, self._credentials.token])
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        if isinstance(max_retries, bool) or not isinstance(cast(object, max_retries), int) or max_retries < 0:
             raise ValueError(f"max_retries must be a whole number, 0 or more, not {max_retries!r}")
         if (
             isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
+            or not isinstance(cast(object, max_response_bytes), int)
             or max_response_bytes < 1
         ):
             raise ValueError(
                 f"max_response_bytes must be a positive whole number, not {max_response_bytes!r}"
             )
-        if not isinstance(store_timezone, str | tzinfo):
+        if not isinstance(cast(object, store_timezone), str | tzinfo):
             raise TypeError(
                 "store_timezone must be an IANA zone name (e.g. America/New_York) or a tzinfo, "
                 f"not {type(store_timezone).__name__}"
             )
-        if not isinstance(base_url, str):
+        if not isinstance(cast(object, base_url), str):
             raise TypeError(f"base_url must be a string, not {type(base_url).__name__}")
-        self.base_url = _base_url(base_url)
-        self.timeout = _timeout(timeout)
+        self.base_url: str = _base_url(base_url)
+        self.timeout: httpx.Timeout = _timeout(timeout)
         self.max_retries = max_retries
         self.max_response_bytes = max_response_bytes
-        self.store_tz = store_zone(store_timezone) if isinstance(store_timezone, str) else store_timezone
+        self.store_tz: tzinfo = (
+            store_zone(store_timezone) if isinstance(store_timezone, str) else store_timezone
+        )
         self.verify = verify
         self._ssl = _ssl_context(verify)
         host = urlsplit(self.base_url).hostname
@@ -289,17 +278,19 @@ class _BaseStore:
             _warn_once("threedcart: TLS verification is off (verify=False): credentials can be intercepted")
         if self.base_url.startswith("http://") and not _loopback(host):
             _warn_once(f"threedcart: {self.base_url} is plain http://: credentials travel unencrypted")
-        if not isinstance(trust_env, bool):
+        if not isinstance(cast(object, trust_env), bool):
             raise TypeError(f"trust_env must be True or False, not {type(trust_env).__name__}")
         self._proxy = _proxy_for(self.base_url, proxy, trust_env)
         self._inner_transport = transport
-        if rate_limit is not None and not isinstance(rate_limit, bool | RateLimit | SharedRateLimit):
+        if rate_limit is not None and not isinstance(
+            cast(object, rate_limit), bool | RateLimit | SharedRateLimit
+        ):
             raise TypeError(
                 "rate_limit must be True, False, None, a RateLimit or a SharedRateLimit, "
                 f"not {type(rate_limit).__name__}"
             )
         if isinstance(rate_limit, SharedRateLimit):
-            _secrets.register(rate_limit._secrets)
+            _secrets.register(rate_limit.secrets)
         if rate_limit is None:  # on by default where the documented limit applies
             rate_limit = host == PRODUCTION_HOST
         self.rate_limit: RateLimit | SharedRateLimit | None = (
@@ -362,7 +353,7 @@ class _BaseStore:
             value = given or os.environ.get(env, "").strip()
             if not value:
                 raise ValueError(f"{env} is not set (or pass {key}=...)")
-            values[key] = _check_credential(key if given else env, value)
+            values[key] = check_credential(key if given else env, value)
         base_url = overrides.pop("base_url", None) or os.environ.get(ENV_BASE_URL, "").strip()
         if base_url:
             values["base_url"] = base_url
@@ -649,7 +640,6 @@ class AsyncStore(_BaseStore):
     """
 
     customers: AsyncCustomers
-    _shared: _AsyncShared
 
     def _share(self) -> _Shared:
         return _AsyncShared(self._make_throttle(), _LoopTransports(self._new_transport))
@@ -661,12 +651,15 @@ class AsyncStore(_BaseStore):
         return inner
 
     def _open(self) -> None:
+        if not isinstance(self._shared, _AsyncShared):
+            raise TypeError("an AsyncStore's view is made from an AsyncStore")
+        self._transports = self._shared.transports
         self._clients: dict[asyncio.AbstractEventLoop | None, AuthenticatedClient] = {}
 
     def _client_for(self, loop: asyncio.AbstractEventLoop | None) -> AuthenticatedClient:
         found = self._clients.get(loop)
         if found is None:
-            inner = self._shared.transports.for_loop(loop)
+            inner = self._transports.for_loop(loop)
             transport = AsyncRetryTransport(
                 inner, self._policy, self._shared.throttle, **self._transport_options()
             )
@@ -704,7 +697,7 @@ class AsyncStore(_BaseStore):
         if not self._owner:
             return
         self._shared.closed = True
-        await self._shared.transports.aclose()
+        await self._transports.aclose()
         if self._shared.throttle is not None:
             await self._shared.throttle.aclose()
 

@@ -1,4 +1,7 @@
 # Generated from _customers_async.py by tools/unasync.py: edit that file, not this one.
+# pyright: reportPrivateUsage=false
+# (this shell is the store's other half, split off so that the sync one can be written from it:
+# it reaches the store's and the resource's own methods by design)
 """`store.customers`: the Customers resource's shell, which sends the calls `_resources` builds.
 
 Each method builds its call (`_resources`), sends it through the generated client of the
@@ -26,24 +29,24 @@ from ._resources import (
     CustomerLike,
     Page,
     RawResponse,
-    _batches,
-    _customer_key,
-    _failed_answer,
-    _pager,
-    _record_batch,
-    _SyncRunBase,
-    _validate_limits,
-    _validate_paging,
-    _whole,
+    SyncRunBase,
     answered,
+    batches,
     bulk_call,
     count_call,
     create_call,
+    customer_key,
+    customer_pager,
     delete_call,
+    failed_answer,
     get_call,
     page_call,
+    record_batch,
     sealed,
     update_call,
+    validate_limits,
+    validate_paging,
+    whole,
 )
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_PASSES, SyncCore
 from ._transport import TimeoutLike
@@ -64,7 +67,8 @@ class Customers:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.with_raw_response = RawCustomers(self)
+        self.with_raw_response: RawCustomers = RawCustomers(self)
+        """The same calls, answering the raw response (`RawResponse`): status, headers, `.parse()`."""
 
     def _timed(self, timeout: TimeoutLike | None) -> Customers:
         """These customers, or those of a view of the store with `timeout`."""
@@ -116,7 +120,7 @@ class Customers:
                 return Answer(200, total=(self._send(count_call(group_id, params))).parse())
             return (self._send(page_call(group_id, params, request.offset, request.limit))).parse()
         except ThreeDCartError as exc:
-            return _failed_answer(exc)
+            return failed_answer(exc)
 
     def sync(
         self,
@@ -142,7 +146,7 @@ class Customers:
         See the README's "Incremental sync".
         """
         customers = self._timed(timeout)
-        _validate_paging(page_size, concurrency)
+        validate_paging(page_size, concurrency)
         core = SyncCore(
             since,
             tz=self._store.store_tz,
@@ -172,9 +176,9 @@ class Customers:
         8 bytes per customer yielded.
         """
         customers = self._timed(timeout)
-        _validate_paging(page_size, concurrency)
+        validate_paging(page_size, concurrency)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        return customers._drive(_pager(page_size, concurrency), group_id, params)
+        return customers._drive(customer_pager(page_size, concurrency), group_id, params)
 
     def _drive(
         self, pager: Pager[Customer], group_id: int | None, params: dict[str, Any]
@@ -242,14 +246,14 @@ class Customers:
         outcome is unknown).
         """
         sender = self._timed(timeout)
-        if not 1 <= _whole("batch_size", batch_size) <= MAX_BULK_BATCH:
+        if not 1 <= whole("batch_size", batch_size) <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
-        plan = BulkPlan(_batches(customers, batch_size, result), result=result)
+        plan = BulkPlan(batches(customers, batch_size, result), result=result)
         try:
             while (batch := plan.next_batch()) is not None:
                 answer = sender._send(bulk_call([item.body for item in batch]))
-                _record_batch(plan, batch, answer.parse())
+                record_batch(plan, batch, answer.parse())
         except BaseException as exc:  # an API error, the input raising, Ctrl-C, a cancellation
             attach_partial(exc, result)
             raise
@@ -292,7 +296,7 @@ class RawCustomers:
         """`customers.list`, answering the page's raw response; `.parse()` is the page ([] past
         the end, confirmed by a count as there)."""
         customers = self._customers._timed(timeout)
-        _validate_limits(limit, offset)
+        validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), customers._store.store_tz)
         raw = customers._send(page_call(group_id, params, offset, limit))
         page = one_page(raw.parse(), offset)
@@ -323,7 +327,7 @@ class RawCustomers:
         return self._customers._timed(timeout)._send(delete_call(customer_id))
 
 
-class SyncRun(_SyncRunBase):
+class SyncRun(SyncRunBase):
     """One sync run (`store.customers.sync(...)`): iterate it once, then read `complete` and
     `next_since`. A second iteration raises `RuntimeError` (start a new run with the watermark)."""
 
@@ -337,15 +341,15 @@ class SyncRun(_SyncRunBase):
         tz = customers._store.store_tz
         _, probe = query_params(self._probe_params(), tz)
         raw = customers._send(count_call(None, probe))
-        self.estimate = raw.parse()
+        self.estimate: int | None = raw.parse()
         window = core.begin(raw.headers.get("Date"))
         if window is None:
             return
         _, params = query_params(dict(window.filters()), tz)
         while True:
-            pager = _pager(self._page_size, self._concurrency)
+            pager = customer_pager(self._page_size, self._concurrency)
             for customer in customers._drive(pager, None, params):
-                if core.accept(_customer_key(customer)):
+                if core.accept(customer_key(customer)):
                     yield customer
             if not core.end_pass((customers._send(count_call(None, params))).parse()):
                 return

@@ -1,3 +1,6 @@
+# pyright: reportPrivateUsage=false
+# (this shell is the store's other half, split off so that the sync one can be written from it:
+# it reaches the store's and the resource's own methods by design)
 """`store.customers`: the Customers resource's shell, which sends the calls `_resources` builds.
 
 Each method builds its call (`_resources`), sends it through the generated client of the
@@ -25,24 +28,24 @@ from ._resources import (
     CustomerLike,
     Page,
     RawResponse,
-    _batches,
-    _customer_key,
-    _failed_answer,
-    _pager,
-    _record_batch,
-    _SyncRunBase,
-    _validate_limits,
-    _validate_paging,
-    _whole,
+    SyncRunBase,
     answered,
+    batches,
     bulk_call,
     count_call,
     create_call,
+    customer_key,
+    customer_pager,
     delete_call,
+    failed_answer,
     get_call,
     page_call,
+    record_batch,
     sealed,
     update_call,
+    validate_limits,
+    validate_paging,
+    whole,
 )
 from ._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_PASSES, SyncCore
 from ._transport import TimeoutLike
@@ -63,7 +66,8 @@ class AsyncCustomers:
 
     def __init__(self, store: AsyncStore) -> None:
         self._store = store
-        self.with_raw_response = AsyncRawCustomers(self)
+        self.with_raw_response: AsyncRawCustomers = AsyncRawCustomers(self)
+        """The same calls, answering the raw response (`RawResponse`): status, headers, `.parse()`."""
 
     def _timed(self, timeout: TimeoutLike | None) -> AsyncCustomers:
         """These customers, or those of a view of the store with `timeout`."""
@@ -119,7 +123,7 @@ class AsyncCustomers:
                 return Answer(200, total=(await self._send(count_call(group_id, params))).parse())
             return (await self._send(page_call(group_id, params, request.offset, request.limit))).parse()
         except ThreeDCartError as exc:
-            return _failed_answer(exc)
+            return failed_answer(exc)
 
     def sync(
         self,
@@ -145,7 +149,7 @@ class AsyncCustomers:
         See the README's "Incremental sync".
         """
         customers = self._timed(timeout)
-        _validate_paging(page_size, concurrency)
+        validate_paging(page_size, concurrency)
         core = SyncCore(
             since,
             tz=self._store.store_tz,
@@ -175,9 +179,9 @@ class AsyncCustomers:
         8 bytes per customer yielded.
         """
         customers = self._timed(timeout)
-        _validate_paging(page_size, concurrency)
+        validate_paging(page_size, concurrency)
         group_id, params = query_params(dict(filters), self._store.store_tz)
-        return customers._drive(_pager(page_size, concurrency), group_id, params)
+        return customers._drive(customer_pager(page_size, concurrency), group_id, params)
 
     async def _drive(
         self, pager: Pager[Customer], group_id: int | None, params: dict[str, Any]
@@ -247,14 +251,14 @@ class AsyncCustomers:
         outcome is unknown).
         """
         sender = self._timed(timeout)
-        if not 1 <= _whole("batch_size", batch_size) <= MAX_BULK_BATCH:
+        if not 1 <= whole("batch_size", batch_size) <= MAX_BULK_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BULK_BATCH}, not {batch_size}")
         result = BulkResult()
-        plan = BulkPlan(_batches(customers, batch_size, result), result=result)
+        plan = BulkPlan(batches(customers, batch_size, result), result=result)
         try:
             while (batch := plan.next_batch()) is not None:
                 answer = await sender._send(bulk_call([item.body for item in batch]))
-                _record_batch(plan, batch, answer.parse())
+                record_batch(plan, batch, answer.parse())
         except BaseException as exc:  # an API error, the input raising, Ctrl-C, a cancellation
             attach_partial(exc, result)
             raise
@@ -297,7 +301,7 @@ class AsyncRawCustomers:
         """`customers.list`, answering the page's raw response; `.parse()` is the page ([] past
         the end, confirmed by a count as there)."""
         customers = self._customers._timed(timeout)
-        _validate_limits(limit, offset)
+        validate_limits(limit, offset)
         group_id, params = query_params(dict(filters), customers._store.store_tz)
         raw = await customers._send(page_call(group_id, params, offset, limit))
         page = one_page(raw.parse(), offset)
@@ -330,7 +334,7 @@ class AsyncRawCustomers:
         return await self._customers._timed(timeout)._send(delete_call(customer_id))
 
 
-class AsyncSyncRun(_SyncRunBase):
+class AsyncSyncRun(SyncRunBase):
     """One sync run (`store.customers.sync(...)`): iterate it once, then read `complete` and
     `next_since`. A second iteration raises `RuntimeError` (start a new run with the watermark)."""
 
@@ -344,15 +348,15 @@ class AsyncSyncRun(_SyncRunBase):
         tz = customers._store.store_tz
         _, probe = query_params(self._probe_params(), tz)
         raw = await customers._send(count_call(None, probe))
-        self.estimate = raw.parse()
+        self.estimate: int | None = raw.parse()
         window = core.begin(raw.headers.get("Date"))
         if window is None:
             return
         _, params = query_params(dict(window.filters()), tz)
         while True:
-            pager = _pager(self._page_size, self._concurrency)
+            pager = customer_pager(self._page_size, self._concurrency)
             async for customer in customers._drive(pager, None, params):
-                if core.accept(_customer_key(customer)):
+                if core.accept(customer_key(customer)):
                     yield customer
             if not core.end_pass((await customers._send(count_call(None, params))).parse()):
                 return

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import ModuleType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from threedcart_customers_client.api.customers import (
@@ -48,7 +48,7 @@ from ._bulk import (
 from ._constants import MAX_PAGE_SIZE, PAGE_OVERLAP
 from ._pagination import Answer, Pager
 from ._params import UPDATED_SINCE
-from ._rows import update_problems, warn_deprecated
+from ._rows import is_json_object, is_mapping, update_problems, warn_deprecated
 from ._sync import SyncCore, SyncWindow, http_date
 from ._transport import MAYBE_PROCESSED
 from .errors import (
@@ -78,11 +78,11 @@ Page = list[Customer]
 def _body_message(response: httpx.Response) -> str | None:
     """The service's message from an error body; None when the answer carries none."""
     try:
-        body = response.json()
+        body: object = response.json()
     except (ValueError, RecursionError):
         return None
-    items = body if isinstance(body, list) else [body]
-    messages = [str(i["Message"]) for i in items if isinstance(i, dict) and i.get("Message")]
+    items = _listed(body) or [body]
+    messages = [str(i["Message"]) for i in items if is_json_object(i) and i.get("Message")]
     return "; ".join(dict.fromkeys(messages)) if messages else None
 
 
@@ -113,7 +113,7 @@ def _to_customer(customer: CustomerLike, what: str = "customer") -> Customer:
         return customer
     if isinstance(customer, CustomerCreate | CustomerUpdate | CustomerUpdateItem):
         return Customer.from_dict(customer.to_dict())
-    if not isinstance(customer, Mapping):
+    if not isinstance(cast(object, customer), Mapping):
         raise TypeError(f"{what} must be a Customer or a mapping, not {type(customer).__name__}")
     warn_deprecated(customer, stacklevel=5)
     parsed = Customer.from_dict(customer)
@@ -138,22 +138,23 @@ def _update_body(customer: CustomerLike) -> CustomerUpdate:
 
 
 def _check_id(customer_id: int, what: str = "customer_id") -> int:
-    if isinstance(customer_id, bool) or not isinstance(customer_id, int) or customer_id < 1:
+    if isinstance(customer_id, bool) or not isinstance(cast(object, customer_id), int) or customer_id < 1:
         raise ValueError(f"{what} must be a positive integer, not {customer_id!r}")
     return customer_id
 
 
 def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | BulkFailure:
     """One item of `update_many`, checked against the spec's schema before anything is sent."""
+    data: dict[str, Any]
     if isinstance(customer, Customer | CustomerCreate | CustomerUpdate | CustomerUpdateItem):
         data = customer.to_dict()
-    elif isinstance(customer, Mapping):
-        data = dict(customer)
+    elif is_mapping(customer):
+        data = {str(key): value for key, value in customer.items()}
     else:
         message = f"must be a Customer or a mapping, not {type(customer).__name__}"
         return BulkFailure(index, None, 400, message, sent=False)
     warn_deprecated(data, stacklevel=6)
-    cid = data.get("CustomerID")
+    cid: object = data.get("CustomerID")
     problems = update_problems(data)
     if problems or not isinstance(cid, int):
         written = cid if isinstance(cid, int) and not isinstance(cid, bool) else None
@@ -161,7 +162,7 @@ def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | B
     return BulkItem(index, cid, CustomerUpdateItem.from_dict(data))
 
 
-def _batches(
+def batches(
     customers: Iterable[object], size: int, result: BulkResult
 ) -> Iterator[list[BulkItem[CustomerUpdateItem]]]:
     """Batches of `size` checked items, lazily; items that break the schema go to `result`."""
@@ -179,7 +180,7 @@ def _batches(
         yield batch
 
 
-def _record_batch(
+def record_batch(
     plan: BulkPlan[CustomerUpdateItem], batch: list[BulkItem[CustomerUpdateItem]], detailed: Response[Any]
 ) -> None:
     """Fold one bulk answer into the plan: item by item, or a refusal of the whole batch (400)."""
@@ -190,17 +191,18 @@ def _record_batch(
     status = int(detailed.status_code)
     if status == 200:
         result.updated.extend(item.customer_id for item in batch)
-    elif status == 206 and isinstance(parsed, list):
+    elif status == 206 and (outcomes := _listed(parsed)) is not None:
         try:
-            order = _result_order(batch, parsed)
+            order = _result_order(batch, outcomes)
         except ResultMismatch as exc:
             raise APIResponseValidationError(
                 f"the service's answer to a bulk update of {len(batch)} does not match it: {exc}",
                 response=raw,
             ) from None
         for item, position in zip(batch, order, strict=True):
-            outcome = parsed[position]
-            assert isinstance(outcome, WriteResult)
+            outcome = outcomes[position]
+            if not isinstance(outcome, WriteResult):  # the generated model of a 206's items
+                raise APIResponseValidationError("the service's bulk answer holds a non-result", response=raw)
             status_text = str(outcome.status)
             if status_text.startswith("2"):
                 result.updated.append(item.customer_id)
@@ -208,14 +210,15 @@ def _record_batch(
                 code = int(status_text) if _ID.fullmatch(status_text) else 0
                 result.failed.append(BulkFailure(item.index, item.customer_id, code, outcome.message))
     elif status == 404:  # none of the batch exists: only the messages are per item
+        errors = _listed(parsed)
         try:
-            per_item = _result_order(batch, parsed) if isinstance(parsed, list) else None
+            per_item = _result_order(batch, errors) if errors is not None else None
         except ResultMismatch:
             per_item = None  # the answer's own message for every item rather than a guess
         for n, item in enumerate(batch):
             message = _message(raw)
-            if per_item is not None:
-                error = parsed[per_item[n]]  # type: ignore[index]
+            if per_item is not None and errors is not None:
+                error = errors[per_item[n]]
                 if isinstance(error, Error) and isinstance(error.message, str):
                     message = error.message
             result.failed.append(BulkFailure(item.index, item.customer_id, status, message))
@@ -227,18 +230,25 @@ def _record_batch(
     plan.answered(batch)
 
 
-def _result_order(batch: list[BulkItem[CustomerUpdateItem]], results: list[Any]) -> list[int]:
+def _result_order(batch: list[BulkItem[CustomerUpdateItem]], results: list[object]) -> list[int]:
     """The position of each item's result: by the CustomerID each names, by position if none does."""
-    return match_results([item.customer_id for item in batch], [named_id(r.value) for r in results])
+    named = [named_id(r.value) if isinstance(r, WriteResult | Error) else None for r in results]
+    return match_results([item.customer_id for item in batch], named)
+
+
+def _listed(parsed: object) -> list[object] | None:
+    """A parsed answer that is a list, as a list of values to check one by one; None if it is not."""
+    return cast(list[object], parsed) if isinstance(parsed, list) else None
 
 
 def _one_customer(detailed: Response[Any]) -> Customer:
     raw = detailed.http_response
-    if detailed.status_code == 200 and isinstance(detailed.parsed, list):
-        if not detailed.parsed:
+    customers = _listed(detailed.parsed)
+    if detailed.status_code == 200 and customers is not None:
+        if not customers:
             raise NotFoundError("The Customer record was not found", response=raw)
-        customer = detailed.parsed[0]
-        if not isinstance(customer, Customer) or _customer_key(customer) is None:
+        customer = customers[0]
+        if not isinstance(customer, Customer) or customer_key(customer) is None:
             raise APIResponseValidationError(
                 f"the service sent a customer {_id_problem(customer)}", response=raw
             )
@@ -250,21 +260,22 @@ def _page_answer(detailed: Response[Any]) -> Answer[Customer]:
     raw = detailed.http_response
     parsed = detailed.parsed
     if detailed.status_code == 200:
-        if isinstance(parsed, list):
-            wrong = next((c for c in parsed if _customer_key(c) is None), None)
-            if wrong is not None:
+        if (records := _listed(parsed)) is not None:
+            customers = [c for c in records if isinstance(c, Customer) and customer_key(c) is not None]
+            if len(customers) < len(records):
+                wrong = next(c for c in records if not isinstance(c, Customer) or customer_key(c) is None)
                 bad = APIResponseValidationError(
                     f"the service sent customers {_id_problem(wrong)}", response=raw
                 )
                 return Answer(200, error=bad)
-            return Answer(200, records=parsed)
+            return Answer(200, records=customers)
         what = "a count ({TotalCount})" if isinstance(parsed, CountResult) else "no list of customers"
         invalid = APIResponseValidationError(f"the service answered {what} to a list request", response=raw)
         return Answer(200, error=invalid)
     return Answer(raw.status_code, message=_body_message(raw), error=api_error(raw))
 
 
-def _failed_answer(exc: ThreeDCartError) -> Answer[Customer]:
+def failed_answer(exc: ThreeDCartError) -> Answer[Customer]:
     if isinstance(exc, APIError):
         return Answer(exc.status_code, message=_body_message(exc.response), error=exc)
     return Answer(0, error=exc)
@@ -273,7 +284,7 @@ def _failed_answer(exc: ThreeDCartError) -> Answer[Customer]:
 def _count_of(detailed: Response[Any]) -> int:
     raw = detailed.http_response
     if detailed.status_code == 200 and isinstance(detailed.parsed, CountResult):
-        total = detailed.parsed.total_count
+        total = cast(object, detailed.parsed.total_count)
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
             raise APIResponseValidationError(
                 f"the service answered a count that is not a whole number: {str(total)[:40]!r}", response=raw
@@ -317,7 +328,7 @@ def _deleted_by_an_earlier_attempt(detailed: Response[Any], customer_id: int) ->
     return True
 
 
-def _customer_key(customer: Customer) -> int | None:
+def customer_key(customer: Customer) -> int | None:
     """The customer's id; None unless a whole number from 1 to 2**63-1 (what the pager can hold)."""
     cid = customer.customer_id
     return cid if isinstance(cid, int) and not isinstance(cid, bool) and 1 <= cid <= MAX_READ_ID else None
@@ -330,17 +341,18 @@ def _id_problem(customer: object) -> str:
     return "without a numeric CustomerID"
 
 
-def _pager(page_size: int, concurrency: int) -> Pager[Customer]:
-    return Pager(page_size, _customer_key, concurrency=concurrency, overlap=PAGE_OVERLAP)
+def customer_pager(page_size: int, concurrency: int) -> Pager[Customer]:
+    return Pager(page_size, customer_key, concurrency=concurrency, overlap=PAGE_OVERLAP)
 
 
 def _written_id(detailed: Response[Any], expected: int) -> int:
     raw = detailed.http_response
-    parsed = detailed.parsed
-    if detailed.status_code == expected and isinstance(parsed, list) and parsed:
-        result = parsed[0]
+    results = _listed(detailed.parsed)
+    if detailed.status_code == expected and results:
+        result = results[0]
         if isinstance(result, WriteResult):
-            value = result.value if isinstance(result.value, str) else str(result.value)
+            given = cast(object, result.value)
+            value = given if isinstance(given, str) else str(given)
             # ASCII digits only ("²".isdigit() is True), and an id the API can hold
             if _ID.fullmatch(value) and 1 <= int(value) <= MAX_ID:
                 return int(value)
@@ -445,7 +457,7 @@ def page_call(
 
 
 def bulk_call(body: list[CustomerUpdateItem]) -> Call[Response[Any]]:
-    """One batch of a bulk update; `_record_batch` reads its answer."""
+    """One batch of a bulk update; `record_batch` reads its answer."""
     return _call(update_customers, body=body, outcome=_itself)
 
 
@@ -513,29 +525,29 @@ def answered(call: Call[R], detailed: Response[Any]) -> RawResponse[R]:
     return RawResponse(detailed.http_response, call.outcome(detailed))
 
 
-def _whole(name: str, value: object) -> int:
+def whole(name: str, value: object) -> int:
     """`value` if it is a whole number; a TypeError naming the argument if not (True and 2.0 are not)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be a whole number, not {type(value).__name__} {value!r}")
     return value
 
 
-def _validate_paging(page_size: int, concurrency: int) -> None:
-    if not 1 <= _whole("page_size", page_size) <= MAX_PAGE_SIZE:
+def validate_paging(page_size: int, concurrency: int) -> None:
+    if not 1 <= whole("page_size", page_size) <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
-    if _whole("concurrency", concurrency) < 1:
+    if whole("concurrency", concurrency) < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
 
 
-def _validate_limits(limit: int, offset: int) -> None:
-    if not 1 <= _whole("limit", limit) <= MAX_PAGE_SIZE:
+def validate_limits(limit: int, offset: int) -> None:
+    if not 1 <= whole("limit", limit) <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
-    if _whole("offset", offset) < 1:
+    if whole("offset", offset) < 1:
         raise ValueError(f"offset is 1-based and must be at least 1, not {offset}")
 
 
 # --- incremental sync ----------------------------------------------------------------------
-class _SyncRunBase:
+class SyncRunBase:
     def __init__(self, core: SyncCore, page_size: int, concurrency: int) -> None:
         self._core = core
         self._page_size = page_size

@@ -59,7 +59,7 @@ def _is_array(value: object) -> TypeGuard[list[Any] | tuple[Any, ...]]:
     return isinstance(value, list | tuple)
 
 
-def _is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+def is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
     return isinstance(value, Mapping)
 
 
@@ -132,7 +132,7 @@ class FieldRule:
                 return f"{name} does not match the pattern {self.pattern}"
         if _is_array(value):
             return self._items_problem(value, name)
-        if _is_mapping(value):
+        if is_mapping(value):
             return self._properties_problem(value, name)
         return None
 
@@ -273,7 +273,7 @@ def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
         pattern=schema.get("pattern"),
         min_items=schema.get("minItems"),
         max_items=schema.get("maxItems"),
-        items=_rule(name, items) if _is_mapping(items) else None,
+        items=_rule(name, items) if is_mapping(items) else None,
         properties=tuple(_rule(key, sub) for key, sub in schema.get("properties", {}).items()),
         required=tuple(schema.get("required", ())),
         closed=additional is False,

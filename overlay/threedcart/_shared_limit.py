@@ -103,7 +103,7 @@ def redact_url(url: str) -> str:
         return "<unparseable Redis URL>"
 
 
-def _secrets_of(url: str) -> list[str]:
+def secrets_of(url: str) -> list[str]:
     """Every password in the URL, raw and decoded, to scrub from text."""
     found: list[str] = []
     try:
@@ -220,7 +220,8 @@ class SharedRateLimit:
         if not _is_text(url):
             raise ValueError("SharedRateLimit needs a Redis URL, e.g. redis://host:6379/0")
         self._url = url.strip()
-        self._secrets = _secrets_of(self._url)
+        self.secrets: list[str] = secrets_of(self._url)
+        """The URL's password and its encodings: the SDK scrubs them from every message."""
         self.url = redact_url(self._url)
         scheme = urlsplit(self._url).scheme if "://" in self._url else ""
         if scheme not in ("redis", "rediss", "unix"):
@@ -247,7 +248,7 @@ class SharedRateLimit:
 
     def redact(self, text: str) -> str:
         """`text` with this URL's password(s) replaced by ***."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in sorted(self.secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
         return text
 

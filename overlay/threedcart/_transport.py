@@ -20,7 +20,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import httpcore
 import httpx
@@ -276,6 +276,11 @@ class _CoreStream(httpx.SyncByteStream):
             close()
 
 
+def _core_extensions(answer: httpcore.Response) -> dict[str, Any]:
+    # httpcore annotates a response's extensions loosely (a mapping or a bare dict)
+    return dict(cast(dict[str, Any], answer.extensions))  # pyright: ignore[reportUnknownMemberType]
+
+
 class PoolTransport(httpx.BaseTransport):
     """httpx's transport job over an `httpcore.ConnectionPool` built with its public arguments:
     TLS, a proxy, and a network backend that holds every socket operation to the attempt's
@@ -318,11 +323,16 @@ class PoolTransport(httpx.BaseTransport):
             status_code=answer.status,
             headers=answer.headers,
             stream=_CoreStream(answer.stream, request),  # type: ignore[arg-type]  # iterates bytes
-            extensions=answer.extensions,
+            extensions=_core_extensions(answer),
         )
 
     def close(self) -> None:
         self._pool.close()
+
+
+class _Decompressor(Protocol):
+    def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
+    def flush(self, length: int = ..., /) -> bytes: ...
 
 
 class _Decoder:
@@ -338,7 +348,7 @@ class _Decoder:
         self.parts: list[bytes] = []
         encoding = "identity" if decoded else response.headers.get("Content-Encoding", "identity")
         encoding = encoding.strip().lower()
-        self.zlib: zlib._Decompress | None
+        self.zlib: _Decompressor | None
         if encoding in ("", "identity"):
             self.zlib = None
         elif encoding in ("gzip", "x-gzip"):
