@@ -18,7 +18,7 @@ from threedcart_customers_client.spec import API_VERSION
 
 from . import errors
 from ._bulk import BulkFailure, BulkResult, partial_result
-from ._client import AsyncStore, Store
+from ._client import AsyncStore, Store, StoreOptions
 from ._customers import Customers, RawCustomers, SyncRun
 from ._customers_async import AsyncCustomers, AsyncRawCustomers, AsyncSyncRun
 from ._params import Filters
@@ -76,6 +76,7 @@ __all__ = [  # noqa: RUF022 -- plain sorted() order, which tests/test_sdk_units.
     "SharedRateLimit",
     "Store",
     "StoreClosedError",
+    "StoreOptions",
     "SyncRun",
     "SyncWindow",
     "ThreeDCartError",

@@ -18,7 +18,8 @@ import warnings
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any, Self, cast
+from difflib import get_close_matches
+from typing import Any, Self, TypedDict, Unpack, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -203,6 +204,32 @@ def _timeout(value: TimeoutLike) -> httpx.Timeout:
     return httpx.Timeout(value)
 
 
+class StoreOptions(TypedDict, total=False):
+    """The options of `Store` and `AsyncStore`, as `from_env` takes them (see `Store`)."""
+
+    secure_url: str
+    private_key: str
+    token: str
+    base_url: str
+    timeout: TimeoutLike
+    max_retries: int
+    rate_limit: RateLimit | SharedRateLimit | bool | None
+    store_timezone: str | tzinfo
+    verify: VerifyLike
+    proxy: ProxyLike | None
+    trust_env: bool
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None
+    max_response_bytes: int
+
+
+_OPTION_NAMES = sorted(StoreOptions.__annotations__)
+
+
+def _with_hint(name: str) -> str:
+    close = get_close_matches(name, _OPTION_NAMES, 1)
+    return f"{name} (did you mean {close[0]}?)" if close else name
+
+
 class _Shared:
     """What a store shares with the views made from it (`with_options`, a per-call `timeout`):
     the connection pool, the rate limit's throttle, and whether the store was closed."""
@@ -332,7 +359,7 @@ class _BaseStore:
         raise NotImplementedError
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
+    def from_env(cls, **options: Unpack[StoreOptions]) -> Self:
         """A store configured from the environment.
 
         `THREEDCART_SECURE_URL`, `THREEDCART_PRIVATE_KEY` and `THREEDCART_TOKEN` are required;
@@ -341,8 +368,19 @@ class _BaseStore:
         America/Chicago: the store's time zone). `THREEDCART_RATE_LIMIT_URL` (a Redis URL)
         shares the store's rate limit with every process pointed at it (`SharedRateLimit`),
         unless `rate_limit=False` or a `SharedRateLimit` is passed.
-        Keyword arguments override the environment and set the other options.
+        Keyword arguments override the environment and set the other options (those of the
+        constructor); an unknown one is a TypeError naming it.
         """
+        unknown = sorted(set(options) - set(StoreOptions.__annotations__))
+        if unknown:
+            hints = [
+                f"{name} (did you mean {close[0]}?)"
+                if (close := get_close_matches(name, _OPTION_NAMES, 1))
+                else name
+                for name in unknown
+            ]
+            raise TypeError(f"{cls.__name__}.from_env() got unknown option(s): {', '.join(hints)}")
+        overrides: dict[str, Any] = dict(options)
         values: dict[str, Any] = {}
         for key, env in (
             ("secure_url", ENV_SECURE_URL),

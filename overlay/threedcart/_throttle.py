@@ -38,7 +38,6 @@ class Throttle:
     """
 
     def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
         self._clock = clock
         self._interval = 1.0 / limit.per_second
         self._tolerance = max(0, limit.capacity - 2) * self._interval

@@ -576,6 +576,7 @@ class RetryTransport(_Base, httpx.BaseTransport):
         return _answer(response, body, maybe, request)
 
     def close(self) -> None:
+        """Close the transport it sends through (the connection pool)."""
         self.inner.close()
 
 
@@ -656,4 +657,5 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
         return _answer(response, body, maybe, request)
 
     async def aclose(self) -> None:
+        """Close the transport it sends through (the connection pool)."""
         await self.inner.aclose()
