@@ -373,12 +373,7 @@ class _BaseStore:
         """
         unknown = sorted(set(options) - set(StoreOptions.__annotations__))
         if unknown:
-            hints = [
-                f"{name} (did you mean {close[0]}?)"
-                if (close := get_close_matches(name, _OPTION_NAMES, 1))
-                else name
-                for name in unknown
-            ]
+            hints = [_with_hint(name) for name in unknown]
             raise TypeError(f"{cls.__name__}.from_env() got unknown option(s): {', '.join(hints)}")
         overrides: dict[str, Any] = dict(options)
         values: dict[str, Any] = {}
