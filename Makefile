@@ -71,6 +71,7 @@ generate: $(VENV_STAMP)
 check-generated: $(VENV_STAMP)
 	@$(BIN)/python tools/spec_derive.py $(SPEC) --check
 	@$(BIN)/python tools/unasync.py --check
+	@$(BIN)/python tools/template_forks.py
 	@cmp -s $(SPEC) overlay/threedcart/contract/customers.yaml || { echo "error: overlay/threedcart/contract/customers.yaml differs from $(SPEC); run 'make generate' and commit"; exit 1; }
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GENERATE) --output-path "$$tmp/out" >/dev/null && $(call SPEC_TABLES,"$$tmp/out") && rm -rf "$$tmp/out/.ruff_cache"; \

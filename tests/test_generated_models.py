@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import shutil
+import subprocess
+import sys
 from collections import OrderedDict
 from pathlib import Path
 from types import MappingProxyType
@@ -380,3 +383,92 @@ def test_a_page_of_every_field_decodes_through_the_operation() -> None:
     assert isinstance(parsed, list) and [c.to_dict() for c in parsed] == page
     assert parsed[3].additional_properties == {"Unknown": {"nested": [1]}}
     assert parsed[4].comments is UNSET and parsed[5].email is None
+
+
+# --- the template forks: each recorded against the pinned generator's stock template ---------------
+TEMPLATE_FORKS = ROOT / "tools" / "template_forks.py"
+CUSTOM_TEMPLATES = ROOT / "templates" / "openapi-python-client"
+
+
+def _template_forks(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(TEMPLATE_FORKS), *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+def _stock_templates() -> Path:
+    import openapi_python_client
+
+    return Path(openapi_python_client.__file__).parent / "templates"
+
+
+def test_every_template_fork_is_recorded_against_the_installed_stock_template() -> None:
+    ran = _template_forks()
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "against the stock templates of openapi-python-client 0.29.1" in ran.stdout
+    forks = {p.relative_to(CUSTOM_TEMPLATES).as_posix() for p in CUSTOM_TEMPLATES.rglob("*.jinja")}
+    recorded = (CUSTOM_TEMPLATES / "FORKS.md").read_text(encoding="utf-8")
+    assert forks and all(f"## `{name}`" in recorded for name in forks)
+    # the digests are those of the stock templates the forks replace
+    digests = (line.split("  ") for line in _template_forks("--digests").stdout.splitlines())
+    listed = {name: digest for digest, name in digests}
+    assert set(listed) == forks and all(f"`{digest}`" in recorded for digest in listed.values())
+
+
+def test_template_forks_fail_naming_a_changed_stock_template(tmp_path: Path) -> None:
+    stock = tmp_path / "stock"
+    shutil.copytree(_stock_templates(), stock)
+    assert _template_forks("--stock", stock).returncode == 0
+    with (stock / "model.py.jinja").open("a", encoding="utf-8") as f:
+        f.write("{# a later release #}\n")
+    ran = _template_forks("--stock", stock)
+    assert ran.returncode == 1
+    [problem] = [line for line in ran.stdout.splitlines() if line.startswith("  ")]
+    assert problem.startswith(
+        "  model.py.jinja: the installed openapi-python-client's stock template differs"
+    )
+    # a stock template the SDK does not fork may change without a review
+    (stock / "client.py.jinja").write_text("changed\n", encoding="utf-8")
+    (stock / "model.py.jinja").write_bytes((_stock_templates() / "model.py.jinja").read_bytes())
+    assert _template_forks("--stock", stock).returncode == 0
+    (stock / "types.py.jinja").unlink()
+    ran = _template_forks("--stock", stock)
+    assert (
+        ran.returncode == 1
+        and "  types.py.jinja: the installed openapi-python-client has no stock" in ran.stdout
+    )
+
+
+def test_template_forks_fail_on_an_unrecorded_fork_or_parser_internals(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(CUSTOM_TEMPLATES, templates)
+    assert _template_forks("--templates", templates).returncode == 0
+    # a new custom template, not recorded
+    (templates / "client.py.jinja").write_bytes((_stock_templates() / "client.py.jinja").read_bytes())
+    ran = _template_forks("--templates", templates)
+    assert ran.returncode == 1 and "  client.py.jinja: a custom template not recorded as a fork" in ran.stdout
+    (templates / "client.py.jinja").unlink()
+    # a fork that reads the parser's schema rather than the template context
+    model = templates / "model.py.jinja"
+    source = model.read_text(encoding="utf-8")
+    model.write_text(source + "{{ model.data.properties }}\n", encoding="utf-8")
+    ran = _template_forks("--templates", templates)
+    assert (
+        ran.returncode == 1 and "  model.py.jinja: reads `.data`, which no stock template reads" in ran.stdout
+    )
+    # a fork that tells plain fields by comparing what a property template's macro renders
+    probe = (
+        '{% import "property_templates/union_property.py.jinja" as t %}'
+        '{% if t.construct(p, "S") | trim == "x" %}{% endif %}\n'
+    )
+    model.write_text(source + probe, encoding="utf-8")
+    ran = _template_forks("--templates", templates)
+    assert ran.returncode == 1 and "  model.py.jinja: inspects what `t.construct(...)` renders" in ran.stdout
+    # a fork whose FORKS.md section is missing
+    model.write_text(source, encoding="utf-8")
+    forks_md = templates / "FORKS.md"
+    forks_md.write_text(
+        forks_md.read_text(encoding="utf-8").replace("## `model.py.jinja`", "## model"), encoding="utf-8"
+    )
+    ran = _template_forks("--templates", templates)
+    assert ran.returncode == 1 and "  model.py.jinja: no '## `model.py.jinja`' section" in ran.stdout

@@ -9,14 +9,12 @@ from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="CountResult")
 
-_FIELD_NAMES = frozenset(("TotalCount",))
-"""The JSON names of the fields; any other key of a dict is an additional property."""
+_FIELDS = ("TotalCount",)
+"""The JSON names of the fields, in the order of `__init__`'s parameters."""
+_FIELD_VALUES = itemgetter(*_FIELDS)
 _OPTIONAL_FIELDS: dict[str, Any] = {}
 """UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
-_FIELD_VALUES = itemgetter(
-    "TotalCount",
-)
-"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
+_FIELD_NAMES = frozenset(_FIELDS)
 
 
 @_attrs_define
@@ -49,8 +47,7 @@ class CountResult:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         if len(d) == 1:
-            # Every field and nothing else: the usual answer of the service.
-            try:
+            try:  # every field and nothing else: the usual answer
                 return cls(_FIELD_VALUES(d))
             except KeyError:
                 pass

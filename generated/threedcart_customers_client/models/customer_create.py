@@ -10,83 +10,7 @@ from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerCreate")
 
-_FIELD_NAMES = frozenset(
-    (
-        "Email",
-        "Password",
-        "BillingCompany",
-        "BillingFirstName",
-        "BillingLastName",
-        "BillingAddress1",
-        "BillingAddress2",
-        "BillingCity",
-        "BillingState",
-        "BillingZipCode",
-        "BillingCountry",
-        "BillingPhoneNumber",
-        "BillingTaxID",
-        "ShippingCompany",
-        "ShippingFirstName",
-        "ShippingLastName",
-        "ShippingAddress1",
-        "ShippingAddress2",
-        "ShippingCity",
-        "ShippingState",
-        "ShippingZipCode",
-        "ShippingCountry",
-        "ShippingPhoneNumber",
-        "ShippingAddressType",
-        "CustomerGroupID",
-        "Enabled",
-        "MailList",
-        "NonTaxable",
-        "DisableBillingSameAsShipping",
-        "Comments",
-        "AdditionalField1",
-        "AdditionalField2",
-        "AdditionalField3",
-        "TotalStoreCredit",
-        "ResetPassword",
-    )
-)
-"""The JSON names of the fields; any other key of a dict is an additional property."""
-_OPTIONAL_FIELDS: dict[str, Any] = {
-    "BillingCompany": UNSET,
-    "BillingFirstName": UNSET,
-    "BillingLastName": UNSET,
-    "BillingAddress1": UNSET,
-    "BillingAddress2": UNSET,
-    "BillingCity": UNSET,
-    "BillingState": UNSET,
-    "BillingZipCode": UNSET,
-    "BillingCountry": UNSET,
-    "BillingPhoneNumber": UNSET,
-    "BillingTaxID": UNSET,
-    "ShippingCompany": UNSET,
-    "ShippingFirstName": UNSET,
-    "ShippingLastName": UNSET,
-    "ShippingAddress1": UNSET,
-    "ShippingAddress2": UNSET,
-    "ShippingCity": UNSET,
-    "ShippingState": UNSET,
-    "ShippingZipCode": UNSET,
-    "ShippingCountry": UNSET,
-    "ShippingPhoneNumber": UNSET,
-    "ShippingAddressType": UNSET,
-    "CustomerGroupID": UNSET,
-    "Enabled": UNSET,
-    "MailList": UNSET,
-    "NonTaxable": UNSET,
-    "DisableBillingSameAsShipping": UNSET,
-    "Comments": UNSET,
-    "AdditionalField1": UNSET,
-    "AdditionalField2": UNSET,
-    "AdditionalField3": UNSET,
-    "TotalStoreCredit": UNSET,
-    "ResetPassword": UNSET,
-}
-"""UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
-_FIELD_VALUES = itemgetter(
+_FIELDS = (
     "Email",
     "Password",
     "BillingCompany",
@@ -123,7 +47,44 @@ _FIELD_VALUES = itemgetter(
     "TotalStoreCredit",
     "ResetPassword",
 )
-"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
+"""The JSON names of the fields, in the order of `__init__`'s parameters."""
+_FIELD_VALUES = itemgetter(*_FIELDS)
+_OPTIONAL_FIELDS: dict[str, Any] = {
+    "BillingCompany": UNSET,
+    "BillingFirstName": UNSET,
+    "BillingLastName": UNSET,
+    "BillingAddress1": UNSET,
+    "BillingAddress2": UNSET,
+    "BillingCity": UNSET,
+    "BillingState": UNSET,
+    "BillingZipCode": UNSET,
+    "BillingCountry": UNSET,
+    "BillingPhoneNumber": UNSET,
+    "BillingTaxID": UNSET,
+    "ShippingCompany": UNSET,
+    "ShippingFirstName": UNSET,
+    "ShippingLastName": UNSET,
+    "ShippingAddress1": UNSET,
+    "ShippingAddress2": UNSET,
+    "ShippingCity": UNSET,
+    "ShippingState": UNSET,
+    "ShippingZipCode": UNSET,
+    "ShippingCountry": UNSET,
+    "ShippingPhoneNumber": UNSET,
+    "ShippingAddressType": UNSET,
+    "CustomerGroupID": UNSET,
+    "Enabled": UNSET,
+    "MailList": UNSET,
+    "NonTaxable": UNSET,
+    "DisableBillingSameAsShipping": UNSET,
+    "Comments": UNSET,
+    "AdditionalField1": UNSET,
+    "AdditionalField2": UNSET,
+    "AdditionalField3": UNSET,
+    "TotalStoreCredit": UNSET,
+    "ResetPassword": UNSET,
+}
+"""UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
 
 
 @_attrs_define
@@ -458,8 +419,7 @@ class CustomerCreate:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         if len(d) == 35:
-            # Every field and nothing else: the usual answer of the service.
-            try:
+            try:  # every field and nothing else: the usual answer
                 return cls(*_FIELD_VALUES(d))
             except KeyError:
                 pass

@@ -10,46 +10,45 @@ from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerUpdate")
 
-_FIELD_NAMES = frozenset(
-    (
-        "Email",
-        "Password",
-        "BillingCompany",
-        "BillingFirstName",
-        "BillingLastName",
-        "BillingAddress1",
-        "BillingAddress2",
-        "BillingCity",
-        "BillingState",
-        "BillingZipCode",
-        "BillingCountry",
-        "BillingPhoneNumber",
-        "BillingTaxID",
-        "ShippingCompany",
-        "ShippingFirstName",
-        "ShippingLastName",
-        "ShippingAddress1",
-        "ShippingAddress2",
-        "ShippingCity",
-        "ShippingState",
-        "ShippingZipCode",
-        "ShippingCountry",
-        "ShippingPhoneNumber",
-        "ShippingAddressType",
-        "CustomerGroupID",
-        "Enabled",
-        "MailList",
-        "NonTaxable",
-        "DisableBillingSameAsShipping",
-        "Comments",
-        "AdditionalField1",
-        "AdditionalField2",
-        "AdditionalField3",
-        "TotalStoreCredit",
-        "ResetPassword",
-    )
+_FIELDS = (
+    "Email",
+    "Password",
+    "BillingCompany",
+    "BillingFirstName",
+    "BillingLastName",
+    "BillingAddress1",
+    "BillingAddress2",
+    "BillingCity",
+    "BillingState",
+    "BillingZipCode",
+    "BillingCountry",
+    "BillingPhoneNumber",
+    "BillingTaxID",
+    "ShippingCompany",
+    "ShippingFirstName",
+    "ShippingLastName",
+    "ShippingAddress1",
+    "ShippingAddress2",
+    "ShippingCity",
+    "ShippingState",
+    "ShippingZipCode",
+    "ShippingCountry",
+    "ShippingPhoneNumber",
+    "ShippingAddressType",
+    "CustomerGroupID",
+    "Enabled",
+    "MailList",
+    "NonTaxable",
+    "DisableBillingSameAsShipping",
+    "Comments",
+    "AdditionalField1",
+    "AdditionalField2",
+    "AdditionalField3",
+    "TotalStoreCredit",
+    "ResetPassword",
 )
-"""The JSON names of the fields; any other key of a dict is an additional property."""
+"""The JSON names of the fields, in the order of `__init__`'s parameters."""
+_FIELD_VALUES = itemgetter(*_FIELDS)
 _OPTIONAL_FIELDS: dict[str, Any] = {
     "Email": UNSET,
     "Password": UNSET,
@@ -88,44 +87,6 @@ _OPTIONAL_FIELDS: dict[str, Any] = {
     "ResetPassword": UNSET,
 }
 """UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
-_FIELD_VALUES = itemgetter(
-    "Email",
-    "Password",
-    "BillingCompany",
-    "BillingFirstName",
-    "BillingLastName",
-    "BillingAddress1",
-    "BillingAddress2",
-    "BillingCity",
-    "BillingState",
-    "BillingZipCode",
-    "BillingCountry",
-    "BillingPhoneNumber",
-    "BillingTaxID",
-    "ShippingCompany",
-    "ShippingFirstName",
-    "ShippingLastName",
-    "ShippingAddress1",
-    "ShippingAddress2",
-    "ShippingCity",
-    "ShippingState",
-    "ShippingZipCode",
-    "ShippingCountry",
-    "ShippingPhoneNumber",
-    "ShippingAddressType",
-    "CustomerGroupID",
-    "Enabled",
-    "MailList",
-    "NonTaxable",
-    "DisableBillingSameAsShipping",
-    "Comments",
-    "AdditionalField1",
-    "AdditionalField2",
-    "AdditionalField3",
-    "TotalStoreCredit",
-    "ResetPassword",
-)
-"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
 
 
 @_attrs_define
@@ -465,8 +426,7 @@ class CustomerUpdate:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         if len(d) == 35:
-            # Every field and nothing else: the usual answer of the service.
-            try:
+            try:  # every field and nothing else: the usual answer
                 return cls(*_FIELD_VALUES(d))
             except KeyError:
                 pass

@@ -11,15 +11,14 @@ from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Error")
 
-_FIELD_NAMES = frozenset(
-    (
-        "Key",
-        "Value",
-        "Status",
-        "Message",
-    )
+_FIELDS = (
+    "Key",
+    "Value",
+    "Status",
+    "Message",
 )
-"""The JSON names of the fields; any other key of a dict is an additional property."""
+"""The JSON names of the fields, in the order of `__init__`'s parameters."""
+_FIELD_VALUES = itemgetter(*_FIELDS)
 _OPTIONAL_FIELDS: dict[str, Any] = {
     "Key": UNSET,
     "Value": UNSET,
@@ -27,13 +26,7 @@ _OPTIONAL_FIELDS: dict[str, Any] = {
     "Message": UNSET,
 }
 """UNSET for each optional field, under the values of a dict (`_OPTIONAL_FIELDS | d`)."""
-_FIELD_VALUES = itemgetter(
-    "Key",
-    "Value",
-    "Status",
-    "Message",
-)
-"""The values of the fields in the order of `__init__`'s parameters (KeyError for a missing one)."""
+_FIELD_NAMES = frozenset(_FIELDS)
 
 
 @_attrs_define
@@ -86,8 +79,7 @@ class Error:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = src_dict if type(src_dict) is dict else dict(src_dict)
         if len(d) == 4:
-            # Every field and nothing else: the usual answer of the service.
-            try:
+            try:  # every field and nothing else: the usual answer
                 return cls(*_FIELD_VALUES(d))
             except KeyError:
                 pass
