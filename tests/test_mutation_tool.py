@@ -1,10 +1,13 @@
-"""tools/mutation.py's report: scores per module, survivors, equivalents and stale equivalents."""
+"""tools/mutation.py: stable keys of mutants, the report (scores, survivors, equivalents, stale entries),
+module selection, staging helpers, and tests found through subprocesses."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
@@ -22,96 +25,293 @@ def _tool() -> ModuleType:
     return module
 
 
-def _stage(tmp_path: Path, results: dict[str, dict[str, int | None]]) -> Path:
-    folder = tmp_path / "stage" / "mutants" / "src" / "threedcart"
-    folder.mkdir(parents=True)
-    for module, codes in results.items():
-        (folder / f"{module}.py.meta").write_text(json.dumps({"exit_code_by_key": codes}))
-    return tmp_path / "stage"
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_the_report_scores_each_module_and_lists_survivors_and_equivalents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _result(
+    stage: Path,
+    module: str,
+    path: str,
+    codes: dict[str, int | None],
+    keys: dict[str, list[str]],
+    **run: object,
+) -> None:
+    folder = stage / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "minutes": 19.2,
+        "max_children": 2,
+        "ref": None,
+        "tests": ["conftest.py", "test_sdk_units.py"],
+        "module": module,
+        "group": "core",
+        "sha256": _digest(ROOT / path),
+        "codes": codes,
+        "keys": keys,
+        **run,
+    }
+    (folder / f"{module}.json").write_text(json.dumps(record))
+
+
+def _entry(function: str, before: str, after: str, reason: str) -> str:
+    return (
+        f"[[equivalent]]\nfunction = {json.dumps(function)}\nbefore = {json.dumps(before)}\n"
+        f"after = {json.dumps(after)}\nreason = {json.dumps(reason)}\n\n"
+    )
+
+
+def test_the_report_scores_each_module_and_matches_equivalents_by_function_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tool = _tool()
     t = "threedcart._throttle.x_reserve__mutmut_"
     e = "threedcart.errors.x_error_class__mutmut_"
-    stage = _stage(
-        tmp_path,
-        {
-            # 10 mutants: 7 killed (one by timeout), 1 equivalent, 2 survivors (one with no test)
-            "_throttle": {
-                **{f"{t}{i}": 1 for i in range(1, 7)},
-                f"{t}7": 36,
-                f"{t}8": 0,
-                f"{t}9": 0,
-                f"{t}10": 33,
-            },
-            "errors": {f"{e}1": 1, f"{e}2": 3},
-        },
-    )
+    stage = tmp_path / "stage"
+    # 10 mutants: 7 killed (one by timeout), 1 equivalent, 2 survivors (one with no test)
+    codes: dict[str, int | None] = {
+        **{f"{t}{i}": 1 for i in range(1, 7)},
+        f"{t}7": 36,
+        f"{t}8": 0,
+        f"{t}9": 0,
+    }
+    codes[f"{t}10"] = 33
+    keys = {n: ["reserve", "wait = self._interval", f"wait = self._interval + {n[-2:]}"] for n in codes}
+    keys[f"{t}8"] = ["reserve", "h = headers.get('Retry-After')", "h = headers.get('retry-after')"]
+    _result(stage, "_throttle", "overlay/threedcart/_throttle.py", codes, keys)
+    _result(stage, "errors", "overlay/threedcart/errors.py", {f"{e}1": 1, f"{e}2": 3}, {})
     equivalents = tmp_path / "equivalents"
     equivalents.mkdir()
     (equivalents / "_throttle.toml").write_text(
-        f'"{t}8" = {{ reason = "the header name\'s case is ignored by httpx" }}\n'
-        f'"{t}99" = {{ reason = "gone" }}\n'
+        "# comments stay\n\n"
+        # whitespace in the entry does not matter
+        + _entry(
+            "reserve",
+            "h =  headers.get('Retry-After')",
+            "h = headers.get('retry-after')  ",
+            "case is ignored",
+        )
     )
-    (equivalents / "_other.toml").write_text('"threedcart._bulk.x__mutmut_1" = { reason = "out of scope" }\n')
     report = tmp_path / "MUTATION.md"
     monkeypatch.setattr(tool, "STAGE", stage)
     monkeypatch.setattr(tool, "EQUIVALENTS", equivalents)
     monkeypatch.setattr(tool, "REPORT", report)
-    monkeypatch.setattr(tool, "_diffs", lambda names: {n: f"`a` → `b` ({n[-2:]})" for n in names})
 
-    (stage / "run.json").write_text('{"minutes": 19.2, "max_children": 2}')
-
-    code = tool.report(("_throttle", "errors"))
+    code = tool.report(["_throttle", "errors"])
 
     text = report.read_text()
-    assert "Last full run: 19.2 min with 2 workers." in text
-    assert "| `_throttle.py` | 10 | 7 | 2 | 1 | 77.8% |" in text
-    assert "| `errors.py` | 2 | 2 | 0 | 0 | 100.0% |" in text
-    assert "| **all** | 12 | 9 | 2 | 1 | 81.8% |" in text
-    assert "**missed**" in text
+    assert "| `threedcart/_throttle.py` | core | 10 | 7 | 2 | 1 | 77.8% | 95% |" in text
+    assert "| `threedcart/errors.py` | core | 2 | 2 | 0 | 0 | 100.0% | 95% |" in text
+    assert "| `threedcart/_params.py` | core | not run |" in text
+    assert "| **all** | | 12 | 9 | 2 | 1 | 81.8% | |" in text
+    assert "19.2 min on 2 workers, without " in text  # the group's tests that were not in that run
+    assert "**missed**" in text and "Below: `_throttle`." in text
     assert code == 2  # below the target on one module
     survivors = text.split("## Surviving mutants")[1].split("## Equivalent mutants")[0]
-    short = t.split(".", 2)[-1]
-    assert f"- `{short}9`: `a` → `b` (_9)" in survivors
-    assert f"- `{short}10` (no tests): `a` → `b` (10)" in survivors
-    assert f"{short}8`" not in survivors
+    assert (
+        "- `x_reserve__mutmut_9`: reserve: `wait = self._interval` → `wait = self._interval + _9`"
+        in survivors
+    )
+    assert "- `x_reserve__mutmut_10` (no tests): reserve:" in survivors
+    assert "mutmut_8`" not in survivors
     equivalent = text.split("## Equivalent mutants")[1]
-    assert "the header name's case is ignored by httpx" in equivalent
-    # an equivalent that no longer survives is flagged; another module's list is not
-    assert f"`{t}99`" in equivalent
-    assert "_bulk" not in equivalent
+    assert (
+        "reserve: `h = headers.get('Retry-After')` → `h = headers.get('retry-after')`. case is ignored"
+        in equivalent
+    )
+    assert "## Equivalents entries to fix" not in text
+    assert "error" not in capsys.readouterr().err
+
+
+def test_an_entry_that_matches_no_mutant_or_only_killed_ones_fails_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool = _tool()
+    t = "threedcart._throttle.x_reserve__mutmut_"
+    stage = tmp_path / "stage"
+    codes: dict[str, int | None] = {f"{t}1": 1, f"{t}2": 0}
+    keys = {f"{t}1": ["reserve", "a = 1", "a = 2"], f"{t}2": ["reserve", "b = 1", "b = 2"]}
+    _result(stage, "_throttle", "overlay/threedcart/_throttle.py", codes, keys)
+    equivalents = tmp_path / "equivalents"
+    equivalents.mkdir()
+    (equivalents / "_throttle.toml").write_text(
+        _entry("reserve", "a = 1", "a = 2", "killed by a test")
+        + _entry("reserve", "c = 1", "c = 2", "the line moved away")
+        + _entry("other", "b = 1", "b = 2", "another function")
+    )
+    (equivalents / "_gone.toml").write_text(_entry("f", "x", "y", "a module that is no more"))
+    monkeypatch.setattr(tool, "STAGE", stage)
+    monkeypatch.setattr(tool, "EQUIVALENTS", equivalents)
+    monkeypatch.setattr(tool, "REPORT", tmp_path / "MUTATION.md")
+
+    assert tool.report(["_throttle"]) == 3
+
+    err = capsys.readouterr().err
+    assert "_throttle.toml: reserve: `a = 1` → `a = 2`: a test kills it, so it is not equivalent" in err
+    assert "_throttle.toml: reserve: `c = 1` → `c = 2`: matches no mutant of the code (stale" in err
+    assert "_throttle.toml: other: `b = 1` → `b = 2`: matches no mutant" in err
+    assert "_gone.toml: no such module in scope" in err
+    assert "## Equivalents entries to fix" in (tmp_path / "MUTATION.md").read_text()
+
+
+def test_results_of_older_code_are_marked_and_do_not_meet_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tool = _tool()
+    stage = tmp_path / "stage"
+    _result(stage, "errors", "overlay/threedcart/errors.py", {"threedcart.errors.x_f__mutmut_1": 1}, {})
+    record = json.loads((stage / "results" / "errors.json").read_text())
+    (stage / "results" / "errors.json").write_text(json.dumps({**record, "sha256": "0" * 64}))
+    monkeypatch.setattr(tool, "STAGE", stage)
+    monkeypatch.setattr(tool, "EQUIVALENTS", tmp_path)
+    monkeypatch.setattr(tool, "REPORT", tmp_path / "MUTATION.md")
+    assert tool.report(["errors"]) == 2  # measured on other code: not shown to meet the target
+    text = (tmp_path / "MUTATION.md").read_text()
+    assert "100.0% (code changed since)" in text and "Run on older code: `errors`." in text
 
 
 def test_a_module_without_results_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tool = _tool()
-    monkeypatch.setattr(tool, "STAGE", _stage(tmp_path, {"errors": {"threedcart.errors.x__mutmut_1": 1}}))
+    stage = tmp_path / "stage"
+    _result(stage, "errors", "overlay/threedcart/errors.py", {"threedcart.errors.x__mutmut_1": 1}, {})
+    monkeypatch.setattr(tool, "STAGE", stage)
     monkeypatch.setattr(tool, "REPORT", tmp_path / "MUTATION.md")
-    assert tool.report(("errors", "_params")) == 1
+    assert tool.report(["errors", "_params"]) == 1
     assert not (tmp_path / "MUTATION.md").exists()
 
 
-def test_every_core_module_and_test_file_exists() -> None:
+def test_names_select_modules_or_groups() -> None:
     tool = _tool()
-    for module in tool.MODULES:
-        assert (ROOT / "overlay" / "threedcart" / f"{module}.py").is_file(), module
-    for name in tool.TESTS:
-        assert (ROOT / "tests" / name).is_file(), name
+    assert [m.name for m in tool._select(["_params", "_throttle"])] == ["_params", "_throttle"]
+    assert [m.name for m in tool._select(["cli"])] == ["_cli._app", "_cli._output"]
+    mock = tool._select(["mock"])
+    assert "threedcart_mock._db" in [m.name for m in mock]
+    db = next(m for m in mock if m.name == "threedcart_mock._db")
+    assert (db.staged, db.prefix) == ("src/threedcart_mock/_db.py", "threedcart_mock._db")
+    app = tool._select(["_cli._app"])[0]
+    assert (app.staged, app.prefix) == ("src/threedcart/_cli/_app.py", "threedcart._cli._app")
+    with pytest.raises(SystemExit, match="unknown module or group 'nope'"):
+        tool._select(["nope"])
+    targets = {m.group.name: m.group.target for m in tool._select([])}
+    assert targets["core"] == 95.0
+    assert {targets[g] for g in ("client", "shared_limit", "cli", "mock")} == {90.0}
+
+
+def test_every_listed_module_and_test_file_exists() -> None:
+    tool = _tool()
+    for group in tool.GROUPS:
+        for source in group.sources:
+            if "*" not in source:  # a glob may match nothing yet (the contract check's package)
+                assert (ROOT / source).is_file(), source
+        for name in group.tests:
+            assert (ROOT / "tests" / name).is_file(), name
+        for node in group.deselect:
+            file, _, test = node.partition("::")
+            assert f"def {test}(" in (ROOT / file).read_text(), node
+
+
+def test_test_files_that_others_import_are_staged_but_not_run() -> None:
+    tool = _tool()
+    assert tool._helpers(ROOT, ("conftest.py", "test_typed_errors.py")) == ["test_hostile_server.py"]
+    assert tool._helpers(ROOT, ("test_hostile_server.py", "test_typed_errors.py")) == []
+
+
+def test_tests_that_reach_functions_in_subprocesses_join_mutmuts_map(tmp_path: Path) -> None:
+    tool = _tool()
+    (tmp_path / "mutants").mkdir()
+    stats = {
+        "tests_by_mangled_function_name": {"threedcart._cli._app.x_main": ["tests/test_a.py::test_1"]},
+        "duration_by_test": {"tests/test_a.py::test_1": 0.1, "tests/test_a.py::test_2": 0.2},
+    }
+    (tmp_path / "mutants" / "mutmut-stats.json").write_text(json.dumps(stats))
+    hits = tmp_path / "hits"
+    hits.mkdir()
+    (hits / "tests").write_text("tests/test_a.py::test_1\ntests/test_a.py::test_2\n")
+    (hits / "101.hits").write_text("1 threedcart._cli._app.x_main\n0 threedcart._cli._app.x_main\n")
+    (hits / "102.hits").write_text("1 threedcart._cli._output.x_write\n7 threedcart._cli._output.x_gone\n")
+
+    gained = tool._add_subprocess_tests(tmp_path)
+
+    assert gained == {"threedcart._cli._app.x_main", "threedcart._cli._output.x_write"}
+    known = json.loads((tmp_path / "mutants" / "mutmut-stats.json").read_text())[
+        "tests_by_mangled_function_name"
+    ]
+    assert known["threedcart._cli._app.x_main"] == ["tests/test_a.py::test_1", "tests/test_a.py::test_2"]
+    assert known["threedcart._cli._output.x_write"] == ["tests/test_a.py::test_2"]
+    assert not hits.exists()  # used once
+
+
+def test_keys_are_mutmuts_mutants_named_by_function_and_line_and_do_not_move_with_code(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("mutmut")
+    tool = _tool()
+    source = textwrap.dedent(
+        """
+        def early(x):
+            return x + 1
+
+
+        class Bucket:
+            def take(self, n):
+                left = self.size  -  n
+                return left
+        """
+    )
+    (tmp_path / "a.py").write_text(source)
+    (tmp_path / "b.py").write_text(
+        source.replace(
+            "def early(x):\n    return x + 1\n", "def early(x):\n    y = x * 2\n    return x + 1\n"
+        ).replace("left = self.size  -  n", "size = self.size\n        left = self.size - n")
+    )
+    a = tool._keys([("m", tmp_path / "a.py")])
+    b = tool._keys([("m", tmp_path / "b.py")])
+    assert a["m.x_early__mutmut_1"] == ("early", "return x + 1", "return x - 1")
+    minus = ("Bucket.take", "left = self.size - n", "left = self.size + n")
+    assert minus in a.values() and minus in b.values()  # the same key, whitespace aside
+    assert set(a.values()) <= set(b.values())  # code added around: every old key is still there
+    moved = [n for n, k in a.items() if k[0] == "early" and b.get(n) != k]
+    assert moved  # while mutmut's names shift
+    only = tool._keys([("m", tmp_path / "a.py")], {"m": {"Bucket.take"}})
+    assert only and {k[0] for k in only.values()} == {"Bucket.take"}
+
+
+def test_every_equivalents_entry_names_a_mutant_of_the_code_as_it_is() -> None:
+    """The list cannot rot: moving code keeps an entry, changing the mutated line makes it fail here."""
+    pytest.importorskip("mutmut")
+    tool = _tool()
+    assert tool._check(tool._select([])) == 0
+
+
+def test_an_entry_for_a_surviving_mutant_is_printed_ready_to_paste(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool = _tool()
+    name = "threedcart._throttle.xǁThrottleǁ__init____mutmut_19"
+    keys = {name: ["Throttle.__init__", 'x = float("inf")', 'x = float("INF")']}
+    _result(tmp_path, "_throttle", "overlay/threedcart/_throttle.py", {name: 0}, keys)
+    monkeypatch.setattr(tool, "STAGE", tmp_path)
+    assert tool.entry(["xǁThrottleǁ__init____mutmut_19"]) == 0
+    printed = capsys.readouterr().out
+    assert "tests/mutation-equivalents/_throttle.toml" in printed
+    assert 'function = "Throttle.__init__"\nbefore = "x = float(\\"inf\\")"' in printed
 
 
 def test_rerun_refuses_when_the_code_changed_since_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tool = _tool()
-    stage = _stage(tmp_path, {"errors": {"threedcart.errors.x__mutmut_1": 0}})
-    staged = stage / "src" / "threedcart"
+    folder = tmp_path / "core"
+    staged = folder / "src" / "threedcart"
     staged.mkdir(parents=True)
-    for module in tool.MODULES:
-        (staged / f"{module}.py").write_bytes((ROOT / "overlay" / "threedcart" / f"{module}.py").read_bytes())
+    core = tool._select(["core"])
+    for module in core:
+        (folder / module.staged).write_bytes((ROOT / module.path).read_bytes())
     (staged / "_params.py").write_text("# an older version\n")
-    monkeypatch.setattr(tool, "STAGE", stage)
-    assert tool.rerun(("errors",), 1) == 1
+    names = [m.name for m in core]
+    (folder / "run.json").write_text(
+        json.dumps({"minutes": 1, "max_children": 1, "ref": None, "tests": [], "modules": names})
+    )
+    monkeypatch.setattr(tool, "STAGE", tmp_path)
+    assert tool.rerun(["_params"], 1, None) == 1
     assert "_params changed since the last run; use `run`" in capsys.readouterr().err

@@ -389,3 +389,19 @@ def test_a_string_without_a_whole_date_is_refused_whatever_today_is(
         store_time(text, EASTERN, name="updated_since")
     assert store_time("2026-02-28", EASTERN) == "02/28/2026 00:00:00"
     assert store_time("2026-02-28 10 AM", EASTERN, end_of_day=True) == "02/28/2026 10:00:00"
+
+
+def test_an_unread_answer_is_an_empty_body_while_secrets_are_registered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scrubber reads the body's length once a secret is registered (as every store registers its
+    credentials), so the error's copy of an unread answer must be given bytes, never None."""
+    from threedcart import _secrets
+
+    scrubber = _secrets.Scrubber()
+    scrubber.register(["a-registered-secret"])
+    monkeypatch.setattr(_secrets, "_SCRUBBER", scrubber)
+    unread = httpx.Response(503, stream=httpx.ByteStream(b"never read"))
+    error = errors.ServerError("Service Unavailable", response=unread)
+    assert error.response.content == b""
+    assert str(error) == "503 Service Unavailable"

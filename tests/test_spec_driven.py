@@ -421,3 +421,25 @@ def test_a_success_without_a_usable_body_is_a_validation_error(status: int, body
             else:
                 store.customers.delete(5)
     assert str(info.value).startswith(f"{status} ") or "the service answered" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [(b"", "no list of customers"), (b'{"TotalCount": 3}', "a count ({TotalCount})")],
+)
+def test_a_list_answer_that_is_not_a_list_names_what_came(body: bytes, what: str) -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+    )
+    with threedcart.Store(
+        secure_url="https://s.example.com",
+        private_key="pk-1234",
+        token="tk-1234",
+        base_url="http://127.0.0.1:9",
+        transport=transport,
+        max_retries=0,
+        rate_limit=False,
+    ) as store:
+        with pytest.raises(threedcart.APIResponseValidationError) as info:
+            store.customers.list(limit=5)
+    assert str(info.value) == f"200 the service answered {what} to a list request"
