@@ -215,8 +215,10 @@ demo: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks
 
-# Mutation testing (not part of `make test`): mutmut, pinned in requirements/mutation.lock, on the
-# SDK's core modules against the fast SDK tests; the table lands in tests/MUTATION.md.
+# Mutation testing (not part of `make test`): mutmut, pinned in requirements/mutation.lock, on each
+# group of modules (the SDK's core, the store, the shared limit, the CLI, the contract check, the
+# mock) against the tests that pin it; the table lands in tests/MUTATION.md. MODULES picks modules or
+# groups (`make mutation MODULES="_params _throttle"`, `MODULES=core`); none means every group.
 MUTATION_STAMP := $(VENV)/.mutation-installed
 $(MUTATION_STAMP): $(VENV_STAMP) requirements/mutation.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
@@ -224,7 +226,7 @@ $(MUTATION_STAMP): $(VENV_STAMP) requirements/mutation.lock
 	touch $@
 
 mutation: $(MUTATION_STAMP)
-	$(BIN)/python tools/mutation.py run
+	$(BIN)/python tools/mutation.py run $(MODULES)
 
 fuzz: $(VENV_STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest tests/test_schemathesis.py -p no:cacheprovider -o timeout=1800
