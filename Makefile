@@ -153,7 +153,7 @@ lint: lint-python lint-spec lint-types
 PYTEST_WORKERS ?= 2
 
 test-python: $(VENV_STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
 
 test: lint check-generated api-diff polyglot test-python
 
@@ -166,7 +166,8 @@ FAST_TESTS := tests/test_cores_behaviour.py tests/test_pagination.py tests/test_
 
 test-fast: $(VENV_STAMP)
 	$(BIN)/ruff check overlay mock tests tools/api_diff.py tools/spec_tables.py tools/versions.py tools/spec_derive.py
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST_TESTS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -o console_output_style=count \
+		-m "not slow and not external" $(FAST_TESTS)
 
 # --- clients in other languages ------------------------------------------------
 # TypeScript (openapi-typescript + openapi-fetch, orval, @hey-api/openapi-ts), Java and Go clients

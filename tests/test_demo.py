@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.mark.slow
 def test_the_demo_tour_runs_to_the_end(tmp_path: Path) -> None:
     env = {**os.environ, "DEMO_CUSTOMERS": "3000", "DEMO_OUT": str(tmp_path)}
     env = {k: v for k, v in env.items() if not k.startswith("THREEDCART_")}

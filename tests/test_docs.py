@@ -113,6 +113,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> str:
     return out.read_text(encoding="utf-8")
 
 
+@pytest.mark.external
 def test_the_page_documents_every_operation(page: str) -> None:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     operations = _operations(spec)
@@ -127,6 +128,7 @@ def test_the_page_documents_every_operation(page: str) -> None:
     assert f"<title>{spec['info']['title']}</title>" in page
 
 
+@pytest.mark.external
 def test_the_page_loads_nothing_from_the_network(page: str) -> None:
     loads = _Loads()
     loads.feed(page)

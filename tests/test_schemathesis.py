@@ -11,6 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import yaml
 from threedcart_mock.testing import MockServer
 
@@ -24,6 +25,7 @@ MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "1")
 
 
+@pytest.mark.slow
 def test_spec_against_the_mock_has_no_failures(tmp_path: Path) -> None:
     st = Path(sys.executable).parent / "st"
     junit = tmp_path / "junit.xml"

@@ -76,6 +76,8 @@ def test_cast_check_catches_casts() -> None:
     assert not _violations(ok)
 
 
+# The tests of the compiled consumer: node, openapi-typescript and tsc (external), 4 s to compile on
+# an idle machine and 13 s on a busy one (slow), and one xdist worker compiles it for both (its group).
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The consumer compiled from the current spec, in a temporary copy of tools/spec's layout."""
@@ -106,6 +108,9 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return program
 
 
+@pytest.mark.slow
+@pytest.mark.external
+@pytest.mark.xdist_group("typescript-consumer")
 def test_consumer_runs_against_the_mock(compiled: Path) -> None:
     with MockServer(["--seed-customers", "50", "--bodiless-errors"]) as server:
         env = {
@@ -144,6 +149,9 @@ def test_consumer_runs_against_the_mock(compiled: Path) -> None:
     assert out["countAfter"] == 50
 
 
+@pytest.mark.slow
+@pytest.mark.external
+@pytest.mark.xdist_group("typescript-consumer")
 def test_consumer_refuses_a_non_loopback_url(compiled: Path) -> None:
     env = {
         "PATH": os.environ.get("PATH", ""),
