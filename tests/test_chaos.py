@@ -174,7 +174,10 @@ async def _async_read(mock: MockServer, concurrency: int) -> list[int]:
     out: list[int] = []
     async with threedcart.AsyncStore(**store_kwargs(mock)) as store:  # type: ignore[arg-type]
         async for customer in store.customers.iter(page_size=100, concurrency=concurrency):
-            await asyncio.sleep(0.0002)
+            # a slow sink, 0.2 ms a customer as before, slept every 20th: a timer of 0.2 ms for each
+            # of 3,000 customers cost the event loop 3 to 4 s, more than the reading itself
+            if len(out) % 20 == 0:
+                await asyncio.sleep(0.004)
             out.append(customer.customer_id)  # type: ignore[arg-type]
     return out
 
@@ -304,23 +307,33 @@ def assert_sync_lost_nothing(runs: list[Run], writer: Writer) -> None:
     assert checked > 0, "no update fell during a run"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("concurrency", [1, 8])
 def test_consecutive_syncs_under_writes_lose_nothing(concurrency: int) -> None:
+    # On this machine's clock (the store's, checked against it: the default max_clock_skew), so the
+    # pause between runs must outlast the 1 s lag. Four runs: the whole store, two runs of changes
+    # under writes (each checked with the next), and the quiet last one; six added two more pairs
+    # of the same check and about 3 s.
     args = ["--seed-customers", "1500", "--random-seed", "9", "--bodiless-errors", "--latency-ms", "10"]
     with MockServer(args) as mock:
         existing = set(range(1, 1501))
         writer = Writer(mock, seed=31 + concurrency, existing=existing).start()
         try:
-            runs = sync_runs(mock, writer, runs=6, concurrency=concurrency, pause=1.2, lag=1.0)
+            runs = sync_runs(mock, writer, runs=4, concurrency=concurrency, pause=1.2, lag=1.0)
         finally:
             writer.stop()
     assert len(runs[0].rows) > 1000  # the first run is the whole store, but for what changed since
     assert_sync_lost_nothing(runs, writer)
 
 
+NIGHT_SPEED = 240
+"""Store seconds per real second of the fall-back night."""
+
+
+@pytest.mark.slow
 def test_syncs_through_a_fall_back_night_lose_nothing() -> None:
-    # The store's clock starts 10 minutes before 02:00 EDT on 1 November 2026 and runs 60 times
-    # faster: in about 25 s it lives through the end of the first 01:xx, the fall back and more.
+    # The store's clock starts 10 minutes before 02:00 EDT on 1 November 2026 and runs 240 times
+    # faster: in about 7 s it lives through the end of the first 01:xx, the fall back and more.
     args = [
         "--seed-customers",
         "1000",
@@ -328,7 +341,7 @@ def test_syncs_through_a_fall_back_night_lose_nothing() -> None:
         "--clock-start",
         "2026-11-01T05:50:00Z",
         "--clock-speed",
-        "60",
+        str(NIGHT_SPEED),
         # a round trip of 20 ms, as over a network: each run then lasts long enough for updates to
         # land during it (without it a run takes a few ms, and whether any update falls inside
         # one, which assert_sync_lost_nothing requires, is luck)
@@ -338,8 +351,11 @@ def test_syncs_through_a_fall_back_night_lose_nothing() -> None:
     with MockServer(args) as mock:
         writer = Writer(mock, seed=1111, existing=set(range(1, 1001)), deletes=False, pause=0.05).start()
         try:
-            # the store's clock is a simulation, far from this machine's: trust it
-            runs = sync_runs(mock, writer, runs=24, concurrency=2, pause=1.0, lag=2.0, max_clock_skew=None)
+            # the store's clock is a simulation, far from this machine's: trust it. A pause of one
+            # store minute between runs (as at 60 times the speed with a pause of 1 s), far above the
+            # lag of 2 store seconds
+            pause = 60 / NIGHT_SPEED
+            runs = sync_runs(mock, writer, runs=24, concurrency=2, pause=pause, lag=2.0, max_clock_skew=None)
         finally:
             writer.stop()
     fall_back = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)

@@ -22,12 +22,21 @@ from threedcart_mock.testing import MockServer
 
 CLI = str(Path(sys.executable).with_name("threedcart"))
 STORE_START = "2026-03-01T12:00:00Z"
+CLOCK_SPEED = 10
+"""Store seconds per real second: the waits for the lag below are store seconds, slept a tenth as long."""
+
+
+def store_sleep(seconds: float) -> None:
+    """Let `seconds` pass on the store's clock."""
+    time.sleep(seconds / CLOCK_SPEED)
 
 
 @pytest.fixture(scope="module")
 def clocked_mock() -> Iterator[MockServer]:
-    # a store whose clock is months behind this machine's: the window must follow the store's
-    with MockServer(["--seed-customers", "40", "--bodiless-errors", "--clock-start", STORE_START]) as server:
+    # a store whose clock is months behind this machine's (the window must follow the store's) and
+    # runs 10 times faster than it, so that waiting out the lag takes a tenth of a second
+    args = ["--seed-customers", "40", "--bodiless-errors", "--clock-start", STORE_START]
+    with MockServer([*args, "--clock-speed", str(CLOCK_SPEED)]) as server:
         yield server
 
 
@@ -43,15 +52,16 @@ def test_sync_runs_on_the_store_clock_and_pick_up_only_what_changed(clocked_mock
         assert first.complete is True and first.clock_source == "store" and first.passes == 1
         assert first.window is not None and first.window.since is None
         started = datetime.fromisoformat(STORE_START)
+        # 5 store minutes: 30 s of this machine's since the mock started, at 10 times the speed
         assert started - timedelta(seconds=2) <= first.window.until <= started + timedelta(minutes=5)
         assert first.next_since == first.window.until  # consecutive windows share a second
-        time.sleep(1.1)
+        store_sleep(1.1)
         store.customers.update_many([{"CustomerID": 7, "Comments": "x"}, {"CustomerID": 30, "Comments": "y"}])
-        time.sleep(2.1)  # past the lag and the second the next window shares with this one
+        store_sleep(2.1)  # past the lag and the second the next window shares with this one
         second = store.customers.sync(first.next_since, lag=1, concurrency=3, max_clock_skew=None)
         assert {c.customer_id: c.comments for c in second} == {7: "x", 30: "y"}
         assert second.complete and second.window is not None and second.window.since == first.next_since
-        time.sleep(1.1)
+        store_sleep(1.1)
         third = store.customers.sync(second.next_since, lag=1, max_clock_skew=None)
         assert list(third) == [] and third.complete is True
 
