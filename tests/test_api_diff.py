@@ -5,13 +5,22 @@ needs; an additive change and a deprecation pass after a minor bump (a patch bum
 parameter is named by its name and a type change is printed once; a release records the spec and a
 changelog entry. Every synthetic change uses an `XTest` name, which no real API will add; the fields
 and parameters they touch are picked from the spec.
+
+make runs in a copy of the files these targets read (the Makefile, pyproject.toml, the generated
+client's pyproject.toml, tools/versions.py and tools/api_diff.py, with tools/spec/node_modules
+linked), with the repository's .venv by absolute path and VENV_STAMP and NODE_STAMP empty, as in
+tests/test_evolution.py: `make release-spec` runs `tools/versions.py bump`, which rewrites the
+pyproject.toml next to it, and then `make venv node`, which reinstalled the whole environment
+(about 15 s, twice per test, and into the environment the other tests were running from).
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +29,8 @@ import yaml
 
 ROOT = Path(__file__).parent.parent
 SPEC = ROOT / "openapi" / "customers.yaml"
+
+pytestmark = pytest.mark.external  # make, and Redocly on Node.js behind `make api-diff`
 
 
 def _load() -> dict[str, Any]:
@@ -67,10 +78,39 @@ def released(tmp_path: Path) -> tuple[dict[str, Any], Path]:
     return base, folder
 
 
+COPIED = ("Makefile", "pyproject.toml", "generated/pyproject.toml", "tools/versions.py", "tools/api_diff.py")
+MAKE_VARS = (f"VENV={ROOT / '.venv'}", "VENV_STAMP=", "NODE_STAMP=")
+"""No stamp rule, so make never installs into the shared environment (see the module's docstring)."""
+WORK: list[Path] = []
+"""The copy make runs in (one per test process)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    work = tmp_path_factory.mktemp("api-diff-repo")
+    for name in COPIED:
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, work / name)
+    (work / "tools" / "spec").mkdir()
+    (work / "tools" / "spec" / "node_modules").symlink_to(ROOT / "tools" / "spec" / "node_modules")
+    WORK.append(work)
+    yield
+    WORK.remove(work)
+
+
 def _make(target: str, spec: Path, folder: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "--no-print-directory", "-s", target, f"SPEC={spec}", f"RELEASED_DIR={folder}", *extra],
-        cwd=ROOT,
+        [
+            "make",
+            "--no-print-directory",
+            "-s",
+            target,
+            f"SPEC={spec.resolve()}",
+            f"RELEASED_DIR={folder.resolve()}",
+            *MAKE_VARS,
+            *extra,
+        ],
+        cwd=WORK[-1],
         capture_output=True,
         text=True,
         timeout=120,

@@ -16,19 +16,23 @@ the copy's Makefile (`make generate`: the GENERATE command line and what follows
 - a breaking change must fail `make api-diff` after a minor bump, naming what changed and asking for
   the major bump, and pass it (and regenerate) after the major bump.
 
-The nine field shapes share one release (one regeneration, one smoke run, a customer per field on
-the SDK side); when that release fails, each shape's test runs its shape alone, so the failure is
-pinned to the shapes that cause it (`test_one_release_adds_a_field_of_every_shape` keeps the first
-error). Today's spec is the scenarios' baseline: when it already differs from its last release more
-than its version allows (unreleased work), the copy releases it under the version it needs first, so
+The additive changes share one release (one regeneration, one check-generated, one api-diff and one
+smoke run for the nine field shapes, the filters, the operation and the deprecations; a customer per
+field on the SDK side); when that release fails, each shape's and each additive scenario's test runs
+it alone, so the failure is pinned to the changes that cause it
+(`test_one_release_makes_every_additive_change` keeps the first error). Run one by one, the
+additive scenarios took three more regenerations and smoke runs, about 60 s. Today's spec is the
+scenarios' baseline: when it already differs from its last release more than its version allows
+(unreleased work), the copy releases it under the version it needs first, so
 that each api-diff sees its scenario's changes only (a line on the terminal says so).
 
 The copy, made from the working tree, holds openapi/, generator-config.yml, templates/, tools/ (its
 Python tools and tools/spec without node_modules), overlay/, mock/ and the Makefile. It reuses the
 repository's .venv and tools/spec/node_modules by absolute path and installs nothing: make runs with
 VENV pointing at the environment and VENV_STAMP and NODE_STAMP empty, so no install rule can run
-(checked with `make -n` first). The phases' times are printed at the end. Part of `make test`; run it
-alone with `.venv/bin/python -m pytest tests/test_evolution.py`.
+(checked with `make -n` first). The phases' times are printed at the end. Part of `make test` (in one
+xdist group, so that one worker makes the copy and the shared release once); run it alone with
+`.venv/bin/python -m pytest tests/test_evolution.py`.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ IGNORED = shutil.ignore_patterns(
     "__pycache__", "*.egg-info", ".ruff_cache", ".mypy_cache", "node_modules", "out"
 )
 TIMINGS: dict[str, dict[str, float]] = {}
+
+# Slow (a minute and more in all), and make and Node.js (Redocly, behind `make api-diff`) run it.
+pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.xdist_group("evolution")]
 
 
 # --- the spec, as the scenarios see it ----------------------------------------------------------
@@ -284,7 +291,7 @@ EVERY_FIELD = Scenario(
     [line for s in FIELD_SCENARIOS.values() for line in s.named],
     {"fields": [f for s in FIELD_SCENARIOS.values() for f in s.smoke["fields"]]},
 )
-"""One minor release adding a field of every shape: one regeneration and one smoke run for nine shapes."""
+"""A field of every shape, as one change (part of EVERY_ADDITION below)."""
 
 SCENARIOS = [
     Scenario(
@@ -349,6 +356,24 @@ SCENARIOS = [
 ]
 ADDITIVE = [s for s in SCENARIOS if not s.breaking]
 BREAKING = [s for s in SCENARIOS if s.breaking]
+
+
+def _add_everything(spec: dict[str, Any]) -> None:
+    for scenario in (EVERY_FIELD, *ADDITIVE):
+        scenario.apply(spec)
+
+
+EVERY_ADDITION = Scenario(
+    "every addition",
+    False,
+    _add_everything,
+    [line for s in (EVERY_FIELD, *ADDITIVE) for line in s.named],
+    # each scenario's part of the smoke run under its own key (fields, filters, operation, deprecated)
+    {key: value for s in (EVERY_FIELD, *ADDITIVE) for key, value in s.smoke.items()},
+)
+"""One minor release with every additive change: the fields of every shape, the filters, the operation
+and the deprecations."""
+assert len(EVERY_ADDITION.smoke) == 1 + len(ADDITIVE), "two scenarios share a smoke key"
 
 
 # --- the copy and its tools ------------------------------------------------------------------------
@@ -555,33 +580,35 @@ def _run_additive(pristine: Pristine, tmp_path: Path, scenario: Scenario) -> Non
 
 
 @pytest.fixture(scope="module")
-def every_field(pristine: Pristine, tmp_path_factory: pytest.TempPathFactory) -> str | None:
-    """The release that adds a field of every shape, run once: None when it passed, else its failure."""
+def every_addition(pristine: Pristine, tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """The release with every additive change, run once: None when it passed, else its failure."""
     try:
-        _run_additive(pristine, tmp_path_factory.mktemp("every-field"), EVERY_FIELD)
+        _run_additive(pristine, tmp_path_factory.mktemp("every-addition"), EVERY_ADDITION)
     except AssertionError as failure:
         return str(failure)
     return None
 
 
-def test_one_release_adds_a_field_of_every_shape(every_field: str | None) -> None:
-    assert every_field is None, every_field
+def test_one_release_makes_every_additive_change(every_addition: str | None) -> None:
+    assert every_addition is None, every_addition
 
 
 @pytest.mark.parametrize("shape", list(FIELD_SCENARIOS))
 def test_an_added_field_of_each_shape_regenerates_and_works_end_to_end(
-    every_field: str | None, pristine: Pristine, tmp_path: Path, shape: str
+    every_addition: str | None, pristine: Pristine, tmp_path: Path, shape: str
 ) -> None:
-    """Passes with the release of every shape; when that failed, this shape alone says if it is a cause."""
-    if every_field is not None:
+    """Passes with the release of every addition; when that failed, this shape alone says if it is a cause."""
+    if every_addition is not None:
         _run_additive(pristine, tmp_path, FIELD_SCENARIOS[shape])
 
 
 @pytest.mark.parametrize("scenario", ADDITIVE, ids=[s.id for s in ADDITIVE])
 def test_an_additive_change_regenerates_passes_the_gates_and_works_end_to_end(
-    pristine: Pristine, tmp_path: Path, scenario: Scenario
+    every_addition: str | None, pristine: Pristine, tmp_path: Path, scenario: Scenario
 ) -> None:
-    _run_additive(pristine, tmp_path, scenario)
+    """Passes with the release of every addition; when that failed, this change alone says if it is one."""
+    if every_addition is not None:
+        _run_additive(pristine, tmp_path, scenario)
 
 
 @pytest.mark.parametrize("scenario", BREAKING, ids=[s.id for s in BREAKING])
