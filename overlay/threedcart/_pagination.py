@@ -270,8 +270,6 @@ class Pager(Generic[T]):
     def _may_ask(self, offset: int) -> bool:
         if self._in_flight == 0:
             return True  # the page the reading needs next
-        if self.concurrency == 1:
-            return False
         if self._short is not None or self._empty_starts:
             return False  # where (or whether) the next page starts depends on the one in flight
         if self.total is None:  # the count is on its way: guess a few pages with it

@@ -18,7 +18,6 @@ import com.threedcart.client.model.CustomerList;
 import com.threedcart.client.model.ListCustomers200Response;
 import com.threedcart.client.model.WriteResultList;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,11 +51,10 @@ public final class Main {
 
         ApiClient client = new ApiClient();
         client.updateBaseUri(base);
-        // java.net.http asks a cleartext server to upgrade to HTTP/2 (`Upgrade: h2c`); the mock
-        // (uvicorn) ignores the upgrade but then loses a POST's body (400 "Malformed JSON"; `curl
-        // --http2` does the same). Over HTTPS, as with the real service, HTTP/2 comes from TLS
-        // (ALPN) without that header. Against the loopback mock, speak HTTP/1.1.
-        client.setHttpClientBuilder(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1));
+        // java.net.http's default client asks a cleartext server to upgrade to HTTP/2 (`Upgrade:
+        // h2c`, on the POST with its body too); the mock ignores the upgrade, as HTTP allows, and
+        // answers in HTTP/1.1 with the body read. Over HTTPS, as with the real service, HTTP/2
+        // comes from TLS (ALPN) without that header.
         // The spec's three apiKey headers; the native library leaves authentication to the caller.
         String secureUrl = env("THREEDCART_SECURE_URL"), privateKey = env("THREEDCART_PRIVATE_KEY"), token = env("THREEDCART_TOKEN");
         client.setRequestInterceptor(request -> request.header("SecureURL", secureUrl).header("PrivateKey", privateKey).header("Token", token));
