@@ -1,16 +1,21 @@
-"""Shared fixtures: mock stores started as subprocesses on free loopback ports."""
+"""Shared fixtures: mock stores started as subprocesses on free loopback ports; and, under pytest-xdist,
+the modules whose tests one worker runs together."""
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import yaml
 from threedcart_mock.testing import MockServer
+
+if TYPE_CHECKING:
+    from xdist.remote import Producer
+    from xdist.scheduler import LoadScopeScheduling
 
 SPEC: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent.parent / "openapi" / "customers.yaml").read_text()
@@ -49,3 +54,29 @@ def store_kwargs(server: MockServer, **overrides: object) -> dict[str, object]:
         "base_url": server.url,
         **overrides,
     }
+
+
+# --- pytest-xdist ---------------------------------------------------------------------------------
+ONE_WORKER = frozenset({"tests/test_evolution.py", "tests/test_typescript_consumer.py"})
+"""Modules whose tests share a module fixture that takes seconds to build (a release of the API with
+every additive change, regenerated and smoke-run; the compiled TypeScript consumer): under xdist one
+worker runs all of a module's tests, so the fixture is built once, not once per worker.
+
+(`--dist loadgroup` with `xdist_group` marks would say this per test, but pytest-xdist 3.8 groups by
+rewriting `item._nodeid`, which pytest 9 no longer reads: the marks group nothing.)"""
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadScopeScheduling | None:
+    """`-n N` (the default `--dist load`): each test is its own unit of work, as with `load`, except that
+    a module of ONE_WORKER is one unit. Modules with most tests go first (xdist's loadscope order), so
+    the long evolution suite starts at once instead of ending the run on one worker."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return OneWorkerModules(config, log)

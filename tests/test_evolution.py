@@ -30,8 +30,8 @@ The copy, made from the working tree, holds openapi/, generator-config.yml, temp
 Python tools and tools/spec without node_modules), overlay/, mock/ and the Makefile. It reuses the
 repository's .venv and tools/spec/node_modules by absolute path and installs nothing: make runs with
 VENV pointing at the environment and VENV_STAMP and NODE_STAMP empty, so no install rule can run
-(checked with `make -n` first). The phases' times are printed at the end. Part of `make test` (in one
-xdist group, so that one worker makes the copy and the shared release once); run it alone with
+(checked with `make -n` first). The phases' times are printed at the end. Part of `make test` (under xdist,
+one worker runs the module, so that the shared release is made once: tests/conftest.py); run it alone with
 `.venv/bin/python -m pytest tests/test_evolution.py`.
 """
 
@@ -67,7 +67,7 @@ IGNORED = shutil.ignore_patterns(
 TIMINGS: dict[str, dict[str, float]] = {}
 
 # Slow (a minute and more in all), and make and Node.js (Redocly, behind `make api-diff`) run it.
-pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.xdist_group("evolution")]
+pytestmark = [pytest.mark.slow, pytest.mark.external]
 
 
 # --- the spec, as the scenarios see it ----------------------------------------------------------

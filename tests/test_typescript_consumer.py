@@ -77,7 +77,7 @@ def test_cast_check_catches_casts() -> None:
 
 
 # The tests of the compiled consumer: node, openapi-typescript and tsc (external), 4 s to compile on
-# an idle machine and 13 s on a busy one (slow), and one xdist worker compiles it for both (its group).
+# an idle machine and 13 s on a busy one (slow); under xdist one worker runs both (tests/conftest.py).
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The consumer compiled from the current spec, in a temporary copy of tools/spec's layout."""
@@ -110,7 +110,6 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.external
-@pytest.mark.xdist_group("typescript-consumer")
 def test_consumer_runs_against_the_mock(compiled: Path) -> None:
     with MockServer(["--seed-customers", "50", "--bodiless-errors"]) as server:
         env = {
@@ -151,7 +150,6 @@ def test_consumer_runs_against_the_mock(compiled: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.external
-@pytest.mark.xdist_group("typescript-consumer")
 def test_consumer_refuses_a_non_loopback_url(compiled: Path) -> None:
     env = {
         "PATH": os.environ.get("PATH", ""),
