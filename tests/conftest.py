@@ -66,6 +66,14 @@ worker runs all of a module's tests, so the fixture is built once, not once per 
 rewriting `item._nodeid`, which pytest 9 no longer reads: the marks group nothing.)"""
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the tests marked slow first (in their order; every worker sorts alike): the
+    scheduler hands out tests in this order, so the long ones start early and the short ones fill
+    the end, and neither worker is left running a 10 s test alone at the end of the run."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadScopeScheduling | None:
     """`-n N` (the default `--dist load`): each test is its own unit of work, as with `load`, except that
     a module of ONE_WORKER is one unit. Modules with most tests go first (xdist's loadscope order), so
