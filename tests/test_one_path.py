@@ -229,3 +229,173 @@ def test_the_sdk_reaches_no_private_attribute_of_httpx_or_httpcore() -> None:
             if node.attr in ("is_stream_consumed", "is_closed") and isinstance(node.ctx, ast.Store):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} sets .{node.attr}")
     assert offenders == []
+
+
+# --- found in review ------------------------------------------------------------------------------
+_OPTIONS: dict[str, Any] = {"secure_url": "https://s.example", "private_key": "pk", "token": "tok"}
+
+
+def test_raw_calls_through_a_closed_store_or_its_views_are_refused() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"TotalCount": 1})
+
+    mock = httpx.MockTransport(handler)
+    store = threedcart.Store(**_OPTIONS, base_url="http://127.0.0.1:9", transport=mock)
+    view = store.with_options(timeout=5)
+    store.close()
+    with pytest.raises(RuntimeError, match="client has been closed"):  # httpx's own refusal
+        store.client.get_httpx_client().get("/x")
+    with pytest.raises(errors.StoreClosedError):  # the view's client refuses too
+        view.client.get_httpx_client().get("/x")
+    assert seen == []
+
+    async def scenario() -> None:
+        astore = threedcart.AsyncStore(
+            **_OPTIONS, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler)
+        )
+        raw = astore.client
+        await astore.aclose()
+        with pytest.raises(errors.StoreClosedError):
+            await raw.get_async_httpx_client().get("/x")
+        with pytest.raises(errors.StoreClosedError):
+            await astore.client.get_async_httpx_client().get("/x")
+
+    asyncio.run(scenario())
+    assert seen == []
+
+
+def test_the_sync_pool_has_httpx_s_limits_not_httpcore_s() -> None:
+    """20 threads reach a slow server at once (httpcore's own default pool holds 10)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+    crowd = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with lock:
+                state["now"] += 1
+                state["peak"] = max(state["peak"], state["now"])
+                if state["now"] >= 20:
+                    crowd.set()
+            crowd.wait(5)
+            body = b'{"TotalCount": 1}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            with lock:
+                state["now"] -= 1
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with threedcart.Store(**_OPTIONS, base_url=url, rate_limit=False, max_retries=0) as store:
+            threads = [threading.Thread(target=store.customers.count) for _ in range(20)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert state["peak"] == 20
+
+
+def test_async_client_lookups_from_many_threads_are_safe() -> None:
+    import threading
+
+    store = threedcart.AsyncStore(
+        **_OPTIONS,
+        base_url="http://127.0.0.1:9",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+    )
+    failures: list[BaseException] = []
+
+    def many_loops() -> None:
+        for _ in range(150):
+            loop = asyncio.new_event_loop()
+            try:
+                store._client_for(loop)
+            except BaseException as exc:
+                failures.append(exc)
+            finally:
+                loop.close()
+
+    threads = [threading.Thread(target=many_loops) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert store.client is store.client  # outside a loop: one client while the pool is the same
+
+
+def test_a_view_keeps_the_tls_settings_the_store_loaded(tmp_path: Path) -> None:
+    import ssl
+
+    import certifi
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"TotalCount": 3}))
+    with threedcart.Store(**_OPTIONS, verify=str(bundle), transport=transport) as store:
+        bundle.unlink()  # read once, by the store
+        view = store.with_options(timeout=5)
+        assert view.verify == str(bundle) and isinstance(view._ssl, ssl.SSLContext)
+        assert store.customers.count(timeout=4) == 3 and view.customers.count() == 3
+
+
+def test_an_async_transport_of_the_callers_own_is_closed_once() -> None:
+    closes: list[int] = []
+
+    class Counting(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, json={"TotalCount": 2})
+
+        async def aclose(self) -> None:
+            closes.append(1)
+
+    async def scenario() -> int:
+        async with threedcart.AsyncStore(
+            **_OPTIONS, base_url="http://127.0.0.1:9", transport=Counting()
+        ) as s:
+            return await s.customers.count()
+
+    assert asyncio.run(scenario()) == 2 and closes == [1]
+
+
+def test_an_async_attempt_cut_off_while_connecting_is_a_connect_timeout() -> None:
+    from threedcart._transport import _Phase
+
+    async def scenario() -> list[bool]:
+        request = httpx.Request("GET", "http://127.0.0.1:9/x")
+        outer: list[str] = []
+
+        async def theirs(event: str, info: dict[str, Any]) -> None:
+            outer.append(event)
+
+        request.extensions["trace"] = theirs
+        phase = _Phase(request)
+        trace = request.extensions["trace"]
+        states = [phase.connecting]
+        for event in (
+            "connection.connect_tcp.started",
+            "connection.connect_tcp.complete",
+            "http11.send_request_headers.started",
+        ):
+            await trace(event, {})
+            states.append(phase.connecting)
+        assert outer[-1] == "http11.send_request_headers.started"  # the caller's own trace still runs
+        return states
+
+    assert asyncio.run(scenario()) == [False, True, False, False]

@@ -435,7 +435,7 @@ class _BaseStore:
     def _view(self, *, max_retries: int, timeout: TimeoutLike, abandoned: threading.Event | None) -> Self:
         """A store over this one's shared parts, built through the constructor."""
         rate_limit: RateLimit | SharedRateLimit | bool = self.rate_limit or False
-        return type(self)(
+        view = type(self)(
             secure_url=self._credentials.secure_url,
             private_key=self._credentials.private_key,
             token=self._credentials.token,
@@ -444,7 +444,7 @@ class _BaseStore:
             max_retries=max_retries,
             rate_limit=rate_limit,
             store_timezone=self.store_tz,
-            verify=self.verify,
+            verify=self._ssl,  # as loaded by the store (a CA bundle is not read again)
             proxy=self._proxy,
             trust_env=False,
             transport=self._inner_transport,
@@ -452,6 +452,8 @@ class _BaseStore:
             _view_of=self._shared,
             _abandoned=abandoned,
         )
+        view.verify = self.verify
+        return view
 
     def _timed(self, timeout: TimeoutLike | None) -> Self:
         """This store, or a view of it with `timeout` for one call (views are kept for reuse)."""
@@ -490,6 +492,9 @@ class _BaseStore:
     @property
     def is_closed(self) -> bool:
         """Whether the store (the one a `with_options` view came from) has been closed."""
+        return self._shared.closed
+
+    def _is_shared_closed(self) -> bool:
         return self._shared.closed
 
     def _ensure_open(self) -> None:
@@ -549,6 +554,7 @@ class Store(_BaseStore):
             abandoned=self._abandoned,
             **self._transport_options(),
         )
+        transport.closed = self._is_shared_closed
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=self._headers(),
@@ -631,11 +637,12 @@ class _LoopTransports:
             closer = self._closers.pop(loop, None)
             self._unbound = None
             self._forget_closed_loops()
-        for transport in (mine, unbound):
-            if transport is not None:
-                await transport.aclose()
         if closer is not None:
-            await closer.aclose()
+            await closer.aclose()  # closes `mine`, which it holds
+        elif mine is not None:
+            await mine.aclose()
+        if unbound is not None and unbound is not mine:
+            await unbound.aclose()
 
 
 class _AsyncShared(_Shared):
@@ -687,28 +694,39 @@ class AsyncStore(_BaseStore):
         if not isinstance(self._shared, _AsyncShared):
             raise TypeError("an AsyncStore's view is made from an AsyncStore")
         self._transports = self._shared.transports
-        self._clients: dict[asyncio.AbstractEventLoop | None, AuthenticatedClient] = {}
+        self._clients: dict[asyncio.AbstractEventLoop, AuthenticatedClient] = {}
+        self._idle: tuple[httpx.AsyncBaseTransport, AuthenticatedClient] | None = None
+        self._clients_lock = threading.Lock()
 
     def _client_for(self, loop: asyncio.AbstractEventLoop | None) -> AuthenticatedClient:
-        found = self._clients.get(loop)
-        if found is None:
-            inner = self._transports.for_loop(loop)
-            transport = AsyncRetryTransport(
-                inner, self._policy, self._shared.throttle, **self._transport_options()
-            )
-            http = httpx.AsyncClient(
-                base_url=self.base_url,
-                headers=self._headers(),
-                timeout=self.timeout,
-                transport=transport,
-                trust_env=False,  # the proxy was chosen above, environment included
-            )
-            found = self._generated_client().set_async_httpx_client(http)
-            for gone in [k for k in self._clients if k is not None and k.is_closed()]:
-                del self._clients[gone]
-            if loop is not None:  # outside a loop: the pool used last, which may change
+        """This store's generated client over `loop`'s pool (outside a loop: the pool used last)."""
+        with self._clients_lock:
+            if loop is None:
+                inner = self._transports.for_loop(None)
+                if self._idle is None or self._idle[0] is not inner:
+                    self._idle = (inner, self._new_client(inner))
+                return self._idle[1]
+            found = self._clients.get(loop)
+            if found is None:
+                found = self._new_client(self._transports.for_loop(loop))
+                for gone in [known for known in self._clients if known.is_closed()]:
+                    del self._clients[gone]
                 self._clients[loop] = found
-        return found
+            return found
+
+    def _new_client(self, inner: httpx.AsyncBaseTransport) -> AuthenticatedClient:
+        transport = AsyncRetryTransport(
+            inner, self._policy, self._shared.throttle, **self._transport_options()
+        )
+        transport.closed = self._is_shared_closed
+        http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=self._headers(),
+            timeout=self.timeout,
+            transport=transport,
+            trust_env=False,  # the proxy was chosen above, environment included
+        )
+        return self._generated_client().set_async_httpx_client(http)
 
     @property
     def client(self) -> AuthenticatedClient:
@@ -730,6 +748,9 @@ class AsyncStore(_BaseStore):
         if not self._owner:
             return
         self._shared.closed = True
+        with self._clients_lock:
+            self._clients.clear()
+            self._idle = None
         await self._transports.aclose()
         if self._shared.throttle is not None:
             await self._shared.throttle.aclose()

@@ -192,10 +192,10 @@ class Customers:
                         yield customer
             return
         pages = Fetches(pager.concurrency)
-        # the pages' requests go through a view that stops them once the reader has left
-        reader = self._store._abandonable(pages.abandoned).customers
         pending: deque[tuple[Request, Fetch[Answer[Customer]]]] = deque()
         try:
+            # the pages' requests go through a view that stops them once the reader has left
+            reader = self._store._abandonable(pages.abandoned).customers
             while not pager.done:
                 for request in pager.requests():
                     pending.append((request, pages.start(reader._fetch, group_id, params, request)))

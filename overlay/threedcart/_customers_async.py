@@ -195,10 +195,10 @@ class AsyncCustomers:
                         yield customer
             return
         pages = AsyncFetches(pager.concurrency)
-        # the pages' requests go through a view that stops them once the reader has left
-        reader = self._store._abandonable(pages.abandoned).customers
         pending: deque[tuple[Request, AsyncFetch[Answer[Customer]]]] = deque()
         try:
+            # the pages' requests go through a view that stops them once the reader has left
+            reader = self._store._abandonable(pages.abandoned).customers
             while not pager.done:
                 for request in pager.requests():
                     pending.append((request, pages.start(reader._fetch, group_id, params, request)))

@@ -1,7 +1,7 @@
 """Pages in flight: asyncio tasks for `AsyncCustomers`, daemon threads for `Customers`.
 
-The two classes have the same shape, so that `_sync/customers.py`, generated from
-`_async/customers.py`, drives threads where the async one drives tasks.
+The two classes have the same shape, so that `_customers.py`, generated from
+`_customers_async.py`, drives threads where the async one drives tasks.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Customers resource's calls, I/O-free: what each sends and what its answer means.
 
-`store.customers` (`_sync/customers.py`, generated from `_async/customers.py`) sends the calls
+`store.customers` (`_customers.py`, generated from `_customers_async.py`) sends the calls
 built here through the generated client and hands the answers back here: each call's outcome is
 one function of its answer (`RawResponse.parse()`), the same for sync and async.
 """
@@ -490,7 +490,7 @@ class RawResponse(Generic[R]):
 
     @property
     def elapsed(self) -> timedelta:
-        """From sending the request to the end of its answer (the last attempt's)."""
+        """From sending the request to the end of its answer: every attempt and the waits between."""
         return self.http_response.elapsed
 
     @property

@@ -35,7 +35,7 @@ from ._constants import (
     RETRY_STATUSES,
 )
 from ._throttle import Throttle
-from .errors import APIResponseValidationError
+from .errors import APIResponseValidationError, StoreClosedError
 
 TimeoutLike = float | httpx.Timeout
 """Seconds, or an `httpx.Timeout` for each phase."""
@@ -298,8 +298,14 @@ class PoolTransport(httpx.BaseTransport):
                 ssl_context=proxy.ssl_context,
             )
         )
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=context, proxy=core_proxy, network_backend=_DeadlineBackend()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+        self._pool = httpcore.ConnectionPool(  # httpx's own defaults, as httpx.HTTPTransport has them
+            ssl_context=context,
+            proxy=core_proxy,
+            network_backend=_DeadlineBackend(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -436,9 +442,15 @@ class _Base:
         self.throttle = throttle
         self.origin = None if origin is None else httpx.URL(origin)
         self.max_response_bytes = max_response_bytes
+        self.closed: Callable[[], bool] = lambda: False
+        """Whether the store this transport serves was closed: then it sends nothing more."""
 
     def _prepare(self, request: httpx.Request) -> float:
         """The deadline of one attempt of this request, in seconds."""
+        if self.closed():
+            raise StoreClosedError(
+                "the store was closed (close() or the end of its with block); make a new one"
+            )
         if self.origin is not None and (
             request.url.scheme,
             request.url.host,
@@ -580,6 +592,24 @@ class RetryTransport(_Base, httpx.BaseTransport):
         self.inner.close()
 
 
+class _Phase:
+    """Follows one async attempt through httpcore's `trace` extension (a public hook): whether it
+    is still connecting (a connection was being opened, and has not been yet)."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        self.connecting = False
+        self._outer: Callable[[str, dict[str, Any]], Awaitable[None]] | None = request.extensions.get("trace")
+        request.extensions = {**request.extensions, "trace": self._trace}
+
+    async def _trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("connection.connect_tcp.started", "connection.connect_unix_socket.started"):
+            self.connecting = True
+        elif event in ("connection.connect_tcp.complete", "connection.connect_unix_socket.complete"):
+            self.connecting = False
+        if self._outer is not None:
+            await self._outer(event, info)
+
+
 class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
     """Throttle, send and retry, for `httpx.AsyncClient`.
 
@@ -614,13 +644,20 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
                     self.throttle.arelease()
                     raise
             started = time.perf_counter()
+            phase = _Phase(request)
             try:
                 async with asyncio.timeout(None if math.isinf(budget) else budget):
                     response = await self.inner.handle_async_request(request)
                     response = await self._read_body(response, request, maybe_processed)
             except TimeoutError:
-                exc: httpx.TransportError = httpx.ReadTimeout(_deadline_message(budget), request=request)
-                maybe_processed = True
+                # before a connection was made (httpcore's trace says so), nothing was sent, as in
+                # the sync shell; otherwise (sending, or a transport that does not trace) it may have
+                exc: httpx.TransportError = (
+                    httpx.ConnectTimeout(_deadline_message(budget), request=request)
+                    if phase.connecting
+                    else httpx.ReadTimeout(_deadline_message(budget), request=request)
+                )
+                maybe_processed = maybe_processed or not phase.connecting
                 wait = self._retry_error(request, exc, attempt)
                 if wait < 0:
                     raise exc from None
