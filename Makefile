@@ -103,11 +103,14 @@ release-spec:
 	$(BIN)/python tools/api_diff.py release $(SPEC) $(RELEASED_DIR) $(CHANGELOG)
 
 # --- checks -----------------------------------------------------------------
+PY_TOOLS := tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py \
+	tools/unasync.py tools/template_forks.py
+
 lint-python: $(VENV_STAMP)
-	$(BIN)/ruff check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py tools/unasync.py
-	$(BIN)/ruff format --check overlay mock tests benchmarks demo tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py tools/unasync.py
+	$(BIN)/ruff check overlay mock tests benchmarks demo $(PY_TOOLS)
+	$(BIN)/ruff format --check overlay mock tests benchmarks demo $(PY_TOOLS)
 	$(BIN)/mypy
-	$(BIN)/mypy --strict mock/threedcart_mock tools/api_diff.py tools/mutation.py tools/spec_tables.py tools/versions.py tools/spec_derive.py tools/unasync.py
+	$(BIN)/mypy --strict mock/threedcart_mock $(PY_TOOLS)
 
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)

@@ -100,15 +100,15 @@ def _no_application_errors(output: list[str]) -> None:
 def test_an_idle_socket_is_closed_within_the_idle_timeout() -> None:
     with MockServer(["--idle-timeout", "1"]) as mock:
         fresh = _connect(mock)  # never sends a byte
-        answer, took = _read_until_closed(fresh, within=6)
-        assert answer == b"" and 0.8 <= took < 4, took
+        answer, took = _read_until_closed(fresh, within=8)
+        assert answer == b"" and 0.8 <= took < 5.5, took  # a 1 s limit: measured 1.0-1.1 s; 5x that
         # a keep-alive connection between two requests is closed as well
         kept = _connect(mock)
         kept.sendall(f"GET {API}/Customers?countonly=1 HTTP/1.1\r\nHost: mock\r\n".encode() + _auth(mock))
         kept.sendall(b"\r\n")
-        answer, took = _read_until_closed(kept, within=6)
+        answer, took = _read_until_closed(kept, within=8)
         assert answer.startswith(b"HTTP/1.1 200") and b'{"TotalCount":0}' in answer
-        assert 0.8 <= took < 4, took
+        assert 0.8 <= took < 5.5, took  # a 1 s limit: measured 1.0-1.1 s; 5x that
         _still_serving(mock)
 
 
@@ -127,9 +127,9 @@ def test_a_half_sent_head_gets_408_within_the_header_timeout_even_when_it_drips(
     with MockServer(["--header-timeout", "1"]) as mock:
         half = _connect(mock)
         half.sendall(f"GET {API}/Customers HTTP/1.1\r\nHost: mo".encode())
-        answer, took = _read_until_closed(half, within=6)
+        answer, took = _read_until_closed(half, within=8)
         assert "request head was not complete within 1 s" in _error_answer(answer, 408)
-        assert 0.8 <= took < 4, took
+        assert 0.8 <= took < 5.5, took  # a 1 s limit: measured 1.0-1.1 s; 5x that
 
         drip = _connect(mock)  # a byte every 0.2 s: activity does not extend the head's deadline
         started = time.monotonic()
@@ -139,9 +139,9 @@ def test_a_half_sent_head_gets_408_within_the_header_timeout_even_when_it_drips(
                 drip.sendall(bytes([byte]))
             if select.select([drip], [], [], 0.2)[0] or time.monotonic() - started > 8:
                 break
-        answer, _ = _read_until_closed(drip, within=6)
+        answer, _ = _read_until_closed(drip, within=8)
         _error_answer(answer, 408)
-        assert time.monotonic() - started < 4
+        assert time.monotonic() - started < 5.5  # a 1 s limit: 5x its measured 1.0-1.1 s
         _still_serving(mock)
 
 
@@ -149,9 +149,9 @@ def test_a_half_sent_body_gets_408_within_the_body_timeout_and_nothing_is_writte
     with MockServer(["--body-timeout", "1"]) as mock:
         half = _connect(mock)
         half.sendall(_post_head(mock, 100) + b'{"Email": "slow@example.com"')
-        answer, took = _read_until_closed(half, within=6)
+        answer, took = _read_until_closed(half, within=8)
         assert "request body was not complete within 1 s" in _error_answer(answer, 408)
-        assert 0.8 <= took < 4, took
+        assert 0.8 <= took < 5.5, took  # a 1 s limit: measured 1.0-1.1 s; 5x that
         with http(mock) as client:
             assert client.get("/Customers", params={"countonly": 1}).json() == {"TotalCount": 0}
     _no_application_errors(mock.output)
@@ -164,7 +164,7 @@ def test_connections_beyond_the_limit_get_503_and_the_others_keep_working() -> N
         time.sleep(0.3)  # the server has accepted them
         extra = _connect(mock)
         extra.sendall(f"GET {API}/Customers HTTP/1.1\r\nHost: mock\r\n".encode() + _auth(mock) + b"\r\n")
-        answer, _ = _read_until_closed(extra, within=6)
+        answer, _ = _read_until_closed(extra, within=8)
         assert "more than 4 open connections" in _error_answer(answer, 503)
         assert _status_and_body(answer)[1]["retry-after"] == "1"
         # an accepted connection is served; once one closes, a new one is accepted again
@@ -180,13 +180,13 @@ def test_a_long_url_gets_414_and_large_headers_get_431_at_once() -> None:
     with MockServer(["--seed-customers", "1"]) as mock:
         long_url = _connect(mock)
         long_url.sendall(f"GET {API}/Customers?email={'a' * 20_000} HTTP/1.1\r\nHost: mock\r\n\r\n".encode())
-        answer, _ = _read_until_closed(long_url, within=6)
+        answer, _ = _read_until_closed(long_url, within=8)
         assert "URI too long" in _error_answer(answer, 414)
 
         big_headers = _connect(mock)
         filler = b"".join(f"X-Filler-{n}: {'b' * 1000}\r\n".encode() for n in range(20))
         big_headers.sendall(f"GET {API}/Customers/1 HTTP/1.1\r\nHost: mock\r\n".encode() + filler + b"\r\n")
-        answer, _ = _read_until_closed(big_headers, within=6)
+        answer, _ = _read_until_closed(big_headers, within=8)
         assert "header fields too large" in _error_answer(answer, 431)
 
         # an 80 MB URL (parsed for 21 s before) and one 50 MB header are refused within seconds

@@ -202,6 +202,7 @@ def test_connection_and_timeout_errors(mock: MockServer) -> None:
         assert store.with_options(timeout=5).customers.count() == 0
 
 
+@pytest.mark.slow
 def test_retries_recover_an_export_under_faults() -> None:
     with MockServer(["--seed-customers", "3000", "--fault-rate", "0.2", "--random-seed", "5"]) as mock:
         with threedcart.Store(**store_kwargs(mock, max_retries=10)) as store:  # type: ignore[arg-type]
@@ -236,6 +237,7 @@ def test_rate_limited_mock_with_the_sdk_throttle_sees_no_429() -> None:
                 assert store.customers.count() == 10
 
 
+@pytest.mark.slow
 def test_with_options_overrides_retries_per_call() -> None:
     with MockServer(["--fault-rate", "0.3", "--random-seed", "9", "--seed-customers", "1"]) as mock:
         with threedcart.Store(**store_kwargs(mock, max_retries=0)) as store:  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ import pytest
 import threedcart
 from test_shared_rate_limit import RedisServer
 
+pytestmark = pytest.mark.external  # a real redis-server
+
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RedisServer]:

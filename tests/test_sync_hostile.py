@@ -418,6 +418,7 @@ def _update(mock: MockServer, customer_id: int, comment: str) -> None:
     raise AssertionError("the store's clock did not move past the lag")
 
 
+@pytest.mark.slow
 def test_a_store_clock_that_jumps_forward_then_back_fails_the_run_and_skips_nothing(tmp_path: Path) -> None:
     db, state = tmp_path / "store.sqlite", tmp_path / "state.json"
     with _jumping_store(db, None) as mock:
