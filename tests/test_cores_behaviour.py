@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -1517,3 +1518,45 @@ def test_results_that_cannot_be_matched_are_a_mismatch(
     with pytest.raises(ResultMismatch) as info:
         match_results(sent, named)
     assert str(info.value) == message and isinstance(info.value, ValueError)
+
+
+# --- page workers (_pages) ---------------------------------------------------------------------
+def test_a_page_worker_skips_a_cancelled_fetch_and_serves_the_next() -> None:
+    import threading
+
+    from threedcart._pages import Fetches
+
+    pages = Fetches(1)
+    release = threading.Event()
+    first = pages.start(release.wait, 10)
+    skipped = pages.start(lambda: "never")
+    skipped.cancel()  # cancelled while the one worker is busy with the first
+    last = pages.start(lambda: "served")
+    release.set()
+    try:
+        assert first.result() is True
+        for _ in range(500):  # bounded: a worker that stopped at the cancelled fetch never serves it
+            if last._future.done():
+                break
+            time.sleep(0.01)
+        assert last._future.done() and last.result() == "served"
+    finally:
+        pages.close()
+    assert pages.abandoned.is_set()
+
+
+def test_a_page_workers_failure_is_raised_by_its_result() -> None:
+    from threedcart._pages import Fetches
+
+    pages = Fetches(1)
+    failure = ValueError("page 3 went wrong")
+
+    def fail() -> None:
+        raise failure
+
+    try:
+        with pytest.raises(ValueError) as caught:
+            pages.start(fail).result()
+        assert caught.value is failure
+    finally:
+        pages.close()

@@ -34,7 +34,7 @@ class AsyncFetches:
     abandoned: threading.Event | None = None  # a cancelled task needs no signal
 
     def __init__(self, workers: int) -> None:
-        self.workers = workers
+        """As many tasks as the reader asks for at once (`workers` is the pager's concurrency)."""
 
     def start(self, fetch: Callable[..., Awaitable[T]], *args: Any) -> AsyncFetch[T]:
         return AsyncFetch(asyncio.ensure_future(fetch(*args)))
