@@ -6,10 +6,11 @@ Pure functions, no server: these run once per mutant under `make mutation`.
 from __future__ import annotations
 
 import gzip
+import itertools
 import pickle
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -405,3 +406,221 @@ def test_an_unread_answer_is_an_empty_body_while_secrets_are_registered(
     error = errors.ServerError("Service Unavailable", response=unread)
     assert error.response.content == b""
     assert str(error) == "503 Service Unavailable"
+
+
+# --- secrets removed by value, and the sealed chain -----------------------------------------------
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pk-secret and tok-secret registered, as a store registers its PrivateKey and Token (in a
+    scrubber of this test's own, so that no other test sees them)."""
+    from threedcart import _secrets
+
+    scrubber = _secrets.Scrubber()
+    scrubber.register(["pk-secret", "tok-secret"])
+    monkeypatch.setattr(_secrets, "_SCRUBBER", scrubber)
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _raised(exc: _E) -> _E:
+    """`exc` with a traceback, as it has once raised (its frames hold the headers as sent)."""
+    try:
+        raise exc
+    except BaseException:  # raised only to be given a traceback
+        pass
+    assert exc.__traceback__ is not None
+    return exc
+
+
+@pytest.mark.usefixtures("registered")
+def test_redact_request_removes_a_registered_secret_from_the_url() -> None:
+    request = httpx.Request("GET", "https://apirest.3dcart.com/v1/Customers/pk-secret?token=tok-secret&x=1")
+    copy = errors.redact_request(request)
+    assert str(copy.url) == "https://apirest.3dcart.com/v1/Customers/[redacted]?token=[redacted]&x=1"
+    assert copy.url.params["x"] == "1"
+    assert str(request.url).endswith("/pk-secret?token=tok-secret&x=1")  # the original is untouched
+
+
+def test_the_redacted_response_replaces_credential_headers_by_name() -> None:
+    # no secret registered: the names alone decide
+    response = httpx.Response(
+        401,
+        headers=[("PrivateKey", "pk"), ("token", "tk"), ("AUTHORIZATION", "Bearer z"), ("X-Other", "kept")],
+        content=b"denied",
+    )
+    headers = errors.AuthenticationError("denied", response=response).response.headers
+    assert headers.get_list("privatekey") == ["[redacted]"]
+    assert headers.get_list("token") == ["[redacted]"]
+    assert headers.get_list("authorization") == ["[redacted]"]
+    assert headers["x-other"] == "kept"
+
+
+@pytest.mark.usefixtures("registered")
+def test_bytes_arguments_stay_bytes_with_the_secrets_removed() -> None:
+    error = errors.ThreeDCartError(b"key=pk-secret", "token tok-secret", 7)
+    assert error.args == (b"key=[redacted]", "token [redacted]", 7)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is errors.ThreeDCartError
+    assert copy.args == (b"key=[redacted]", "token [redacted]", 7)
+
+
+def test_bytes_arguments_are_kept_when_nothing_is_registered() -> None:
+    assert errors.PaginationError(b"raw bytes").args == (b"raw bytes",)
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_scrubs_an_httpx_error_raised_without_a_request() -> None:
+    # httpx errors raised outside a transport (a decoder's, a stream's) have no request: reading it raises
+    bare = _raised(httpx.DecodingError("bad body pk-secret"))
+    with pytest.raises(RuntimeError):
+        _ = bare.request
+    error = errors.ThreeDCartError("top")
+    error.__cause__ = bare
+    assert errors.seal(error) is error
+    assert bare.args == ("bad body [redacted]",)
+    assert bare.__traceback__ is None
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_goes_on_past_an_exception_that_refuses_new_args() -> None:
+    class Frozen(Exception):
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "args":
+                raise AttributeError("args are read-only")
+            super().__setattr__(name, value)
+
+    frozen = _raised(Frozen("pk-secret"))
+    behind = _raised(ValueError("tok-secret"))
+    frozen.__cause__ = behind
+    error = errors.ThreeDCartError("top")
+    error.__cause__ = frozen
+    errors.seal(error)
+    assert frozen.args == ("pk-secret",)  # it refused: nothing to do there
+    assert frozen.__traceback__ is None
+    assert behind.args == ("[redacted]",)
+    assert behind.__traceback__ is None
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_scrubs_the_attributes_of_a_foreign_exception() -> None:
+    cause = _raised(ValueError("plain"))
+    kept = "nothing to hide"
+    cause.detail = "said pk-secret"  # type: ignore[attr-defined]
+    cause.kept = kept  # type: ignore[attr-defined]
+    cause.body = b"token=tok-secret"  # type: ignore[attr-defined]
+    cause.sent = _request()  # type: ignore[attr-defined]
+    cause.count = 3  # type: ignore[attr-defined]
+    error = errors.ThreeDCartError("top")
+    error.__cause__ = cause
+    errors.seal(error)
+    assert cause.args == ("plain",)
+    assert cause.detail == "said [redacted]"  # type: ignore[attr-defined]
+    assert cause.kept is kept  # type: ignore[attr-defined]
+    assert cause.body == b"token=[redacted]"  # type: ignore[attr-defined]
+    assert cause.sent.headers["PrivateKey"] == "[redacted]"  # type: ignore[attr-defined]
+    assert cause.sent.headers["Accept"] == "application/json"  # type: ignore[attr-defined]
+    assert cause.count == 3  # type: ignore[attr-defined]
+    assert cause.__traceback__ is None
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_writes_only_the_attributes_it_changes() -> None:
+    # an exception that guards an attribute with nothing secret in it still has the others scrubbed
+    class Guarded(Exception):
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "guarded":
+                raise AttributeError("guarded is read-only")
+            super().__setattr__(name, value)
+
+    cause = Guarded("plain")
+    vars(cause)["guarded"] = "nothing to hide"  # first in the instance's attributes
+    cause.detail = "said pk-secret"
+    error = errors.ThreeDCartError("top")
+    error.__cause__ = cause
+    errors.seal(error)
+    assert vars(cause) == {"guarded": "nothing to hide", "detail": "said [redacted]"}
+
+
+def _chain(length: int, link: str) -> list[BaseException]:
+    """`length` exceptions with a secret, each the `link` (__cause__ or __context__) of the one before."""
+    chain: list[BaseException] = [_raised(ValueError(f"link {i} pk-secret")) for i in range(length)]
+    for before, after in itertools.pairwise(chain):
+        setattr(before, link, after)
+    return chain
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.parametrize("link", ["__cause__", "__context__"])
+def test_seal_scrubs_a_chain_of_sixteen(link: str) -> None:
+    chain = _chain(16, link)
+    error = errors.ThreeDCartError("top")
+    setattr(error, link, chain[0])
+    assert errors.seal(error) is error
+    assert [c.args for c in chain] == [(f"link {i} [redacted]",) for i in range(16)]
+    assert all(c.__traceback__ is None for c in chain)
+    assert all(getattr(before, link) is after for before, after in itertools.pairwise(chain))
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.parametrize("link", ["__cause__", "__context__"])
+def test_seal_cuts_a_chain_after_sixteen(link: str) -> None:
+    chain = _chain(18, link)
+    error = errors.ThreeDCartError("top")
+    setattr(error, link, chain[0])
+    assert errors.seal(error) is error
+    assert [c.args for c in chain[:16]] == [(f"link {i} [redacted]",) for i in range(16)]
+    assert getattr(chain[15], link) is chain[16]
+    assert (chain[16].__cause__, chain[16].__context__) == (None, None)  # the rest is cut off
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_scrubs_both_branches_of_the_chain() -> None:
+    cause = _raised(ValueError("cause pk-secret"))
+    under_cause = _raised(ValueError("under cause tok-secret"))
+    context = _raised(KeyError("context pk-secret"))
+    under_context = _raised(OSError("under context pk-secret"))
+    cause.__context__ = under_cause
+    context.__cause__ = under_context
+    error = errors.ThreeDCartError("top")
+    error.__cause__, error.__context__ = cause, context
+    errors.seal(error)
+    assert cause.args == ("cause [redacted]",)
+    assert under_cause.args == ("under cause [redacted]",)
+    assert context.args == ("context [redacted]",)
+    assert under_context.args == ("under context [redacted]",)
+    assert all(e.__traceback__ is None for e in (cause, under_cause, context, under_context))
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_goes_on_past_a_cut_branch() -> None:
+    long = _chain(18, "__cause__")
+    other = _raised(ValueError("other pk-secret"))
+    error = errors.ThreeDCartError("top")
+    error.__context__, error.__cause__ = long[0], other  # the context is read first
+    errors.seal(error)
+    assert long[16].__cause__ is None
+    assert other.args == ("other [redacted]",)
+    assert other.__traceback__ is None
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_leaves_a_loop_in_the_chain_as_it_is() -> None:
+    first, second = _raised(ValueError("first pk-secret")), _raised(ValueError("second tok-secret"))
+    first.__context__, second.__context__ = second, first
+    error = errors.ThreeDCartError("top")
+    error.__cause__ = first
+    errors.seal(error)
+    assert (first.args, second.args) == (("first [redacted]",), ("second [redacted]",))
+    assert first.__context__ is second and second.__context__ is first  # each read once: nothing to cut
+
+
+@pytest.mark.usefixtures("registered")
+def test_seal_leaves_the_sealed_error_itself_as_it_is_when_the_chain_comes_back_to_it() -> None:
+    error = _raised(errors.ThreeDCartError("top"))
+    traceback = error.__traceback__
+    cause = _raised(ValueError("cause pk-secret"))
+    error.__cause__, cause.__context__ = cause, error
+    assert errors.seal(error) is error
+    assert cause.args == ("cause [redacted]",) and cause.__context__ is error
+    assert error.__traceback__ is traceback  # only its chain is sealed
