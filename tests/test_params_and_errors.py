@@ -569,8 +569,8 @@ def test_seal_cuts_a_chain_after_sixteen(link: str) -> None:
     error = errors.ThreeDCartError("top")
     setattr(error, link, chain[0])
     assert errors.seal(error) is error
-    assert [c.args for c in chain[:16]] == [(f"link {i} [redacted]",) for i in range(16)]
-    assert getattr(chain[15], link) is chain[16]
+    assert [c.args for c in chain[:17]] == [(f"link {i} [redacted]",) for i in range(17)]
+    assert getattr(chain[15], link) is chain[16]  # the link the cut ends at is scrubbed too
     assert (chain[16].__cause__, chain[16].__context__) == (None, None)  # the rest is cut off
 
 

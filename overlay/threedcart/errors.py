@@ -237,10 +237,10 @@ def seal(exc: ThreeDCartError) -> ThreeDCartError:
         if link is None or id(link) in seen:
             continue
         seen.add(id(link))
+        _scrub_in_place(link)  # the link a cut ends at too: it stays attached
         if depth > _MAX_CHAIN:  # a chain this long is a loop of some kind: cut it
             link.__cause__ = link.__context__ = None
             continue
-        _scrub_in_place(link)
         todo += [(link.__cause__, depth + 1), (link.__context__, depth + 1)]
     return exc
 
