@@ -385,7 +385,7 @@ def test_an_async_attempt_cut_off_while_connecting_is_a_connect_timeout() -> Non
             outer.append(event)
 
         request.extensions["trace"] = theirs
-        phase = _Phase(request)
+        phase = _Phase(request, theirs)
         trace = request.extensions["trace"]
         states = [phase.connecting]
         for event in (

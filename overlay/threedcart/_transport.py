@@ -596,9 +596,11 @@ class _Phase:
     """Follows one async attempt through httpcore's `trace` extension (a public hook): whether it
     is still connecting (a connection was being opened, and has not been yet)."""
 
-    def __init__(self, request: httpx.Request) -> None:
+    def __init__(
+        self, request: httpx.Request, outer: Callable[[str, dict[str, Any]], Awaitable[None]] | None
+    ) -> None:
         self.connecting = False
-        self._outer: Callable[[str, dict[str, Any]], Awaitable[None]] | None = request.extensions.get("trace")
+        self._outer = outer  # the caller's own trace, taken once per request (not each attempt's)
         request.extensions = {**request.extensions, "trace": self._trace}
 
     async def _trace(self, event: str, info: dict[str, Any]) -> None:
@@ -633,6 +635,7 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         budget = self._prepare(request)
+        outer_trace = request.extensions.get("trace")
         attempt = 0
         maybe_processed = False
         while True:
@@ -644,7 +647,7 @@ class AsyncRetryTransport(_Base, httpx.AsyncBaseTransport):
                     self.throttle.arelease()
                     raise
             started = time.perf_counter()
-            phase = _Phase(request)
+            phase = _Phase(request, outer_trace)
             try:
                 async with asyncio.timeout(None if math.isinf(budget) else budget):
                     response = await self.inner.handle_async_request(request)
