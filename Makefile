@@ -20,13 +20,15 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
 .PHONY: help venv node generate check-generated lint lint-python lint-spec lint-types test test-fast test-python demo \
-	bench fuzz clean api-diff release-spec docs mutation
+	bench fuzz clean api-diff release-spec docs mutation dist mock
 
 help:
 	@echo "make demo   - set everything up and run the tour of the CLI against the local mock"
+	@echo "make mock   - serve the local mock store on 127.0.0.1:$(MOCK_PORT); prints the environment to paste first"
 	@echo "make test   - set everything up and run every check and test"
 	@echo "make test-fast - the edit loop: ruff and the tests that need no server (seconds)"
 	@echo "make docs   - build the offline HTML API reference, $(DOCS_HTML)"
+	@echo "make dist   - build the three wheels (threedcart, threedcart-customers-client, threedcart-mock) into $(DIST)/"
 	@echo "make mutation - mutation testing of the SDK's core (mutmut); writes tests/MUTATION.md"
 	@echo "make generate | check-generated | api-diff | release-spec | lint | lint-types | bench | fuzz | clean"
 
@@ -112,11 +114,15 @@ lint-python: $(VENV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict mock/threedcart_mock $(PY_TOOLS)
 
+# The Node tools' findings without their chatter (banners, "Woohoo!", blank lines): tools/spec/quiet.awk.
+QUIET_NODE_TOOLS = awk -v blanks=1 -f $(NODE_DIR)/quiet.awk
+QUIET_NODE_BUILD = awk -v blanks=0 -f $(NODE_DIR)/quiet.awk
+
 lint-spec: $(VENV_STAMP) $(NODE_STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)
-	$(NODE_BIN)/redocly lint --config $(NODE_DIR)/redocly.yaml $(SPEC)
+	set -o pipefail; $(NODE_BIN)/redocly lint --config $(NODE_DIR)/redocly.yaml $(SPEC) 2>&1 | $(QUIET_NODE_TOOLS)
 	$(NODE_BIN)/spectral lint --ruleset $(NODE_DIR)/.spectral.yaml --fail-severity=warn $(SPEC)
-	$(NODE_BIN)/openapi-typescript $(SPEC) --output $(NODE_DIR)/out/customers.d.ts
+	set -o pipefail; $(NODE_BIN)/openapi-typescript $(SPEC) --output $(NODE_DIR)/out/customers.d.ts 2>&1 | $(QUIET_NODE_TOOLS)
 	$(NODE_BIN)/tsc -p $(NODE_DIR)/tsconfig.json
 	$(NODE_BIN)/tsc -p $(NODE_DIR)/consumer/tsconfig.json --noEmit
 
@@ -204,17 +210,59 @@ polyglot: polyglot-debs $(POLYGLOT_VENV_STAMP) $(POLYGLOT_NODE_STAMP)
 # --- the API reference ---------------------------------------------------------
 # One self-contained HTML file: the Redoc renderer inlined (--inlineBundle), and a
 # Content-Security-Policy in the page template that lets the browser load nothing from the
-# network. Built, not committed; tests/test_docs.py builds it into a temporary folder.
+# network. Redoc 3 draws its "API docs by Redocly" logo from cdn.redoc.ly, which that policy
+# blocks (a broken image): tools/spec/docs-offline.mjs puts an inline data: image in its place
+# and fails when the page still names a remote image. Built, not committed; tests/test_docs.py
+# builds it into a temporary folder.
 DOCS_HTML ?= docs/api.html
 
 docs: $(NODE_STAMP)
 	rm -f $(DOCS_HTML)
 	set -o pipefail; $(NODE_BIN)/redocly build-docs $(SPEC) --inlineBundle --config $(NODE_DIR)/redocly.yaml \
-		--template $(NODE_DIR)/docs-template.hbs --output $(DOCS_HTML) 2>&1 | { grep -vF -e '║' -e '╔' -e '╚' || true; }
+		--template $(NODE_DIR)/docs-template.hbs --output $(DOCS_HTML) 2>&1 | $(QUIET_NODE_BUILD)
+	node $(NODE_DIR)/docs-offline.mjs $(DOCS_HTML) || { rm -f $(DOCS_HTML); exit 1; }
 
 # --- the main job and measurements -------------------------------------------
 demo: $(VENV_STAMP)
 	$(BIN)/python demo/tour.py
+
+# The mock store for trying the SDK and the CLI by hand, in the foreground (Ctrl-C stops it):
+# MOCK_CUSTOMERS seeded customers on 127.0.0.1:MOCK_PORT, after the environment that points the
+# SDK and the CLI at it, printed first, to paste into another terminal. README "Try it in one
+# minute" shows the same lines (tests/test_dist.py keeps the two equal).
+MOCK_PORT ?= 8300
+MOCK_CUSTOMERS ?= 1000
+MOCK_SECURE_URL := https://demo-store.3dcartstores.com
+MOCK_PRIVATE_KEY := demo-private-key
+MOCK_TOKEN := demo-token
+
+mock: $(VENV_STAMP)
+	@echo "# The mock store with $(MOCK_CUSTOMERS) customers on 127.0.0.1:$(MOCK_PORT) (Ctrl-C stops it). In another terminal, paste:"
+	@echo "export THREEDCART_SECURE_URL=$(MOCK_SECURE_URL)"
+	@echo "export THREEDCART_PRIVATE_KEY=$(MOCK_PRIVATE_KEY)"
+	@echo "export THREEDCART_TOKEN=$(MOCK_TOKEN)"
+	@echo "export THREEDCART_BASE_URL=http://127.0.0.1:$(MOCK_PORT)"
+	@echo "# then: .venv/bin/threedcart customers count"
+	@exec $(BIN)/threedcart-mock --host 127.0.0.1 --port $(MOCK_PORT) --seed-customers $(MOCK_CUSTOMERS) \
+		--store $(MOCK_SECURE_URL),$(MOCK_PRIVATE_KEY),$(MOCK_TOKEN)
+
+# --- the packages ------------------------------------------------------------------
+# The three wheels, threedcart (this folder's pyproject.toml), threedcart-customers-client
+# (generated/) and threedcart-mock (mock/), into DIST: pip's isolated builds, each from a copy of
+# the sources (so no stale build/ folder can leak old modules into a wheel, and the worktree gets
+# no build folders). tests/test_dist.py installs them in a clean virtual environment.
+DIST ?= dist
+DIST_SOURCES := pyproject.toml README.md LICENSE overlay $(GEN_OUT) mock openapi
+
+dist: $(VENV_STAMP)
+	@mkdir -p $(DIST)
+	@rm -f $(DIST)/threedcart-*.whl $(DIST)/threedcart_customers_client-*.whl $(DIST)/threedcart_mock-*.whl
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	tar -c --exclude=__pycache__ --exclude='*.egg-info' --exclude=build --exclude=.pdm-build $(DIST_SOURCES) \
+		| tar -x -C "$$tmp" \
+	&& $(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir $(DIST) \
+		"$$tmp" "$$tmp/$(GEN_OUT)" "$$tmp/mock"
+	@ls -1 $(DIST)/threedcart-*.whl $(DIST)/threedcart_customers_client-*.whl $(DIST)/threedcart_mock-*.whl
 
 bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks
