@@ -185,8 +185,8 @@ class SharedRateLimit:
     `limit` is the bucket (default: the documented 50 requests, 2 a second). One key per
     store, named from a hash of its SecureURL. If Redis is unreachable the store falls back
     to its in-process bucket, with one warning, and tries Redis again every `retry_interval`
-    seconds. Each Redis call gives up after `timeout` seconds. Needs `redis`
-    (`pip install 'threedcart[redis]'`). One `SharedRateLimit` may serve several stores.
+    seconds. Each Redis call gives up after `timeout` seconds. Needs `redis`, the `redis` extra
+    (`pip install '.[redis]'` in a checkout). One `SharedRateLimit` may serve several stores.
 
     A reservation is one Redis round trip, made by the thread (for `AsyncStore`, awaited by
     the task) about to send the request: well under a millisecond on a nearby Redis, and at
@@ -239,8 +239,13 @@ class SharedRateLimit:
         try:
             importlib.import_module("redis")
         except ImportError:
+            from . import __version__
+
+            # threedcart is on no package index: the extra comes from where threedcart came from
             raise ImportError(
-                "SharedRateLimit needs the redis package: pip install 'threedcart[redis]'"
+                "SharedRateLimit needs the redis package, from threedcart's redis extra: pip install "
+                "'.[redis]' in a checkout of threedcart, or pip install "
+                f"'dist/threedcart-{__version__}-py3-none-any.whl[redis]' after make dist"
             ) from None
 
     def __repr__(self) -> str:

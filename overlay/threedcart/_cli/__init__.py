@@ -1,7 +1,7 @@
 """The `threedcart` command line: count, list, export, import and sync a store's customers.
 
-It needs the `cli` extra (`pip install 'threedcart[cli]'`: Typer and Rich); the SDK itself
-never imports this package.
+It needs the `cli` extra (Typer and Rich: `pip install '.[cli]'` in a checkout, or the wheel `make
+dist` builds with `[cli]`); the SDK itself never imports this package.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ def main() -> None:
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in _CLI_DEPENDENCIES:
             raise
-        sys.stderr.write(f"error: the threedcart command needs {exc.name}: pip install 'threedcart[cli]'\n")
+        from .. import __version__
+
+        # threedcart is on no package index: the extra comes from where threedcart itself came from
+        sys.stderr.write(
+            f"error: the threedcart command needs {exc.name}, from threedcart's cli extra: "
+            f"pip install '.[cli]' in a checkout of threedcart, or "
+            f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[cli]' after make dist\n"
+        )
         raise SystemExit(1) from None
     run()
 

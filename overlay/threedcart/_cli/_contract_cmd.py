@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import Store
+from .. import Store, __version__
 from ._app import _store, app  # pyright: ignore[reportPrivateUsage]  (the CLI's own helper)
 from ._output import clean, say_error
 
@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from ..contract import Finding
 
 USAGE_ERROR = 2
-_INSTALL = "pip install 'threedcart[contract]'"
+# (threedcart.contract.INSTALL_HINT, which cannot be imported without the extra)
+_INSTALL = (
+    "pip install '.[contract]' in a checkout of threedcart, or "
+    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[contract]' after make dist"
+)
 
 
 def _usage(message: str) -> typer.Exit:

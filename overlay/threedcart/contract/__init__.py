@@ -2,8 +2,9 @@
 """`threedcart.contract`: the spec's operations against a live store, every deviation named.
 
 What `threedcart contract-check` runs. It needs the `contract` extra (PyYAML to read the spec,
-openapi-schema-validator to judge the answers): `pip install 'threedcart[contract]'`. Importing
-`threedcart` never imports this package.
+openapi-schema-validator to judge the answers): `pip install '.[contract]'` in a checkout of
+threedcart, or its wheel with `[contract]` (`INSTALL_HINT`). Importing `threedcart` never imports
+this package.
 
     from threedcart.contract import ContractCheck, Spec, load_spec
 
@@ -17,7 +18,13 @@ openapi-schema-validator to judge the answers): `pip install 'threedcart[contrac
 
 from __future__ import annotations
 
-INSTALL_HINT = "pip install 'threedcart[contract]'"
+from .. import __version__
+
+# threedcart is on no package index: the extra comes from where threedcart itself came from
+INSTALL_HINT = (
+    "pip install '.[contract]' in a checkout of threedcart, or "
+    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[contract]' after make dist"
+)
 
 try:  # the modules below import PyYAML and openapi-schema-validator
     from ._check import BODILESS_ALLOWED, CheckAborted, ContractCheck, Finding, Report
