@@ -1,0 +1,351 @@
+# pyright: strict
+"""The customer mirror on dlt: a resource over `store.customers.sync()` and the run behind the CLI."""
+
+from __future__ import annotations
+
+import logging
+import os
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import dlt
+from dlt.common.destination.exceptions import SqlClientNotAvailable
+from dlt.common.pipeline import LoadInfo
+from dlt.common.schema.typing import TColumnSchema
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.extract.resource import DltResource
+
+from .._client import Store
+from .._constants import MAX_PAGE_SIZE
+from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, SyncWindow, parse_watermark
+from ._plan import (
+    DATASET,
+    DEFAULT_INTO,
+    DELETED_AT,
+    ID_FIELD,
+    PIPELINE,
+    TABLE,
+    column_hints,
+    destination,
+    gone,
+)
+
+logger = logging.getLogger("threedcart.mirror")
+
+BATCH = MAX_PAGE_SIZE
+"""Customers handed to dlt at once (one list per page read): dlt's extract takes lists much faster."""
+DELETE_BATCH = 1000
+"""Ids per DELETE or UPDATE statement of a reconciliation."""
+
+
+class MirrorError(Exception):
+    """A mirror that must not run: another store's mirror in the dataset, reconciling a destination
+    that has no SQL client. (API errors raise the SDK's own errors; dlt's raise its own.)"""
+
+
+@dataclass
+class SyncOutcome:
+    """What the `customers` resource's sync run ended in (filled once the resource was read)."""
+
+    read: int = 0
+    """Customers read (each once) and handed to dlt."""
+    since: datetime | None = None
+    """The watermark the run started from (None: the beginning)."""
+    complete: bool | None = None
+    """True when the window was proven complete (the watermark moved to `next_since`)."""
+    reason: str = ""
+    """Why it is not complete."""
+    window: SyncWindow | None = None
+    next_since: datetime | None = None
+    passes: int = 0
+
+
+def _same_store(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def customers(
+    store: Store,
+    *,
+    lag: float = DEFAULT_LAG,
+    concurrency: int = 4,
+    max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW,
+    page_size: int = MAX_PAGE_SIZE,
+    outcome: SyncOutcome | None = None,
+) -> DltResource:
+    """A dlt resource of the store's customers, merged into the table `customers` by CustomerID.
+
+    Each run reads `store.customers.sync()` from the watermark kept in the resource's state
+    (`dlt.current.resource_state()`), so the watermark is stored in the destination with the rows
+    of the same load; it moves only when the sync run proves its window complete (else the rows
+    read are loaded and the next run reads the window again; `outcome.complete` is False).
+    Columns come from the spec's Customer (`column_hints()`): arrays and objects are one JSON
+    column each (`max_table_nesting=0`), and a field the spec (or the service) adds becomes a
+    column at the next run. Pass `outcome` to learn how the run ended.
+
+        pipeline = dlt.pipeline("threedcart_customers", destination="duckdb", dataset_name="threedcart")
+        pipeline.run(threedcart.mirror.customers(store))
+    """
+    result = outcome if outcome is not None else SyncOutcome()
+
+    def rows() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state(TABLE)
+        mirrored = state.get("secure_url")
+        if isinstance(mirrored, str) and not _same_store(mirrored, store.secure_url):
+            raise MirrorError(
+                f"this dataset mirrors {mirrored}, not {store.secure_url}: give each store its own dataset"
+            )
+        stored = state.get("next_since")
+        since = parse_watermark(stored, store.store_tz) if isinstance(stored, str) else None
+        skew = state.get("clock_skew")
+        result.since = since
+        run = store.customers.sync(
+            since,
+            lag=lag,
+            page_size=page_size,
+            concurrency=concurrency,
+            max_clock_skew=max_clock_skew,
+            last_clock_skew=timedelta(seconds=skew) if isinstance(skew, int | float) else None,
+        )
+        batch: list[dict[str, Any]] = []
+        for customer in run:
+            batch.append(customer.to_dict())
+            if len(batch) >= BATCH:
+                result.read += len(batch)
+                yield batch
+                batch = []
+        if batch:
+            result.read += len(batch)
+            yield batch
+        result.complete, result.reason = run.complete, run.reason
+        result.window, result.next_since, result.passes = run.window, run.next_since, run.passes
+        if run.complete and run.next_since is not None:
+            # only now, and only in the state that is loaded with these rows
+            state["next_since"] = run.next_since.isoformat()
+            state["clock_skew"] = None if run.clock_skew is None else run.clock_skew.total_seconds()
+            state["secure_url"] = store.secure_url
+        elif run.complete is False:
+            logger.warning("mirror: %s; the watermark stays", run.reason)
+
+    return dlt.resource(
+        rows(),
+        name=TABLE,
+        write_disposition="merge",
+        primary_key=ID_FIELD,
+        columns=cast("dict[str, TColumnSchema]", column_hints()),
+        max_table_nesting=0,
+    )
+
+
+@dataclass
+class MirrorResult:
+    """What `run` did: the sync's outcome, and the rows inserted, updated and deleted."""
+
+    destination: str
+    sync: SyncOutcome
+    inserted: int | None
+    """New rows (None when the destination has no SQL client to count with)."""
+    updated: int | None
+    """Rows replaced by a newer read of their customer."""
+    deleted: int = 0
+    """Rows removed (or, with soft delete, marked) by the reconciliation."""
+    soft_delete: bool = False
+    reconciled: bool = False
+    store_customers: int | None = None
+    """Customers the reconciliation found in the store."""
+    rows: int | None = None
+    """Rows in the table after the run (soft-deleted ones included)."""
+    loads: list[LoadInfo] = field(default_factory=lambda: [])
+
+    @property
+    def complete(self) -> bool:
+        """The sync window was proven complete (and the watermark moved)."""
+        return bool(self.sync.complete)
+
+    def summary(self) -> str:
+        """One line: inserted, updated, deleted."""
+        n = "?"
+        inserted = n if self.inserted is None else f"{self.inserted:,}"
+        updated = n if self.updated is None else f"{self.updated:,}"
+        verb = "marked deleted" if self.soft_delete else "deleted"
+        line = f"inserted {inserted}, updated {updated}, {verb} {self.deleted:,}"
+        if not self.reconciled:
+            line += " (deletes are found by --reconcile)"
+        return line
+
+
+def pipeline_for(
+    into: str = DEFAULT_INTO, *, dataset: str = DATASET, pipelines_dir: str | os.PathLike[str] | None = None
+) -> dlt.Pipeline:
+    """The dlt pipeline of a mirror into `into` (see `run`). Its local working folder is
+    `pipelines_dir/mirror-<hash of the destination without secrets and the dataset>` (default
+    `pipelines_dir`: `$THREEDCART_MIRROR_DIR`, else dlt's `~/.dlt/pipelines`), so that
+    mirrors into different destinations never share a local state; the state that counts is the
+    one stored in the destination."""
+    target = destination(into)
+    base = pipelines_dir or os.environ.get("THREEDCART_MIRROR_DIR") or None
+    base_dir = Path(base) if base else Path.home() / ".dlt" / "pipelines"
+    folder = base_dir / f"{target.work_folder}-{dataset}"
+    if target.name == "duckdb" and target.credentials is not None:
+        dest: Any = dlt.destinations.duckdb(target.credentials)
+    elif target.name == "postgres" and target.credentials is not None:
+        dest = dlt.destinations.postgres(target.credentials)
+    elif target.credentials is not None:
+        dest = dlt.destination(target.name, credentials=target.credentials)  # pyright: ignore[reportUnknownMemberType]
+    else:
+        dest = target.name
+    return dlt.pipeline(
+        pipeline_name=PIPELINE, destination=dest, dataset_name=dataset, pipelines_dir=str(folder)
+    )
+
+
+def _column(pipeline: dlt.Pipeline, name: str) -> str:
+    return pipeline.default_schema.naming.normalize_identifier(name)
+
+
+def _count(pipeline: dlt.Pipeline) -> int | None:
+    """Rows in the table (0 when it does not exist yet); None without a SQL client."""
+    if not pipeline.default_schema_name:
+        return 0
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name(TABLE)
+            with client.execute_query(f"SELECT COUNT(*) FROM {table}") as cursor:
+                row = cursor.fetchone()
+            return int(row[0]) if row else 0
+    except SqlClientNotAvailable:
+        return None
+    except DatabaseUndefinedRelation:
+        return 0
+
+
+def _mirrored_ids(pipeline: dlt.Pipeline, soft_delete: bool) -> array[int]:
+    """Every CustomerID in the table (not yet marked deleted), in increasing order."""
+    key = _column(pipeline, ID_FIELD)
+    ids: array[int] = array("q")
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(TABLE)
+        key_sql = client.escape_column_name(key)
+        where = (
+            f" WHERE {client.escape_column_name(_column(pipeline, DELETED_AT))} IS NULL"
+            if soft_delete
+            else ""
+        )
+        try:
+            with client.execute_query(f"SELECT {key_sql} FROM {table}{where} ORDER BY {key_sql}") as cursor:
+                while chunk := cursor.fetchmany(10_000):
+                    ids.extend(int(row[0]) for row in chunk)
+        except DatabaseUndefinedRelation:
+            pass
+    return ids
+
+
+def _store_ids(store: Store, concurrency: int) -> array[int]:
+    """Every CustomerID of the store, in increasing order (`iter()`: a customer that exists from
+    start to end is read exactly once; 8 bytes per customer)."""
+    ids: array[int] = array("q")
+    ordered = True
+    for customer in store.customers.iter(concurrency=concurrency):
+        key = customer.customer_id
+        if not isinstance(key, int):
+            continue
+        if ids and key < ids[-1]:
+            ordered = False
+        ids.append(key)
+    return ids if ordered else array("q", sorted(ids))
+
+
+def reconcile(
+    pipeline: dlt.Pipeline, store: Store, *, soft_delete: bool = False, concurrency: int = 4
+) -> tuple[int, int]:
+    """Remove (or mark with `_deleted_at`) the rows whose customer the store no longer has; the
+    rows changed and the store's customers. Costs one `iter()` of the store: ⌈N/499⌉ + 1
+    requests for N customers (pages of 500 that overlap by one)."""
+    existing = _store_ids(store, concurrency)
+    stale = list(gone(_mirrored_ids(pipeline, soft_delete), existing))
+    if not stale:
+        return 0, len(existing)
+    changed = 0
+    now = datetime.now(UTC)
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(TABLE)
+        key_sql = client.escape_column_name(_column(pipeline, ID_FIELD))
+        deleted_sql = client.escape_column_name(_column(pipeline, DELETED_AT))
+        with client.begin_transaction():
+            for start in range(0, len(stale), DELETE_BATCH):
+                ids = ", ".join(str(int(i)) for i in stale[start : start + DELETE_BATCH])
+                if soft_delete:
+                    client.execute_sql(
+                        f"UPDATE {table} SET {deleted_sql} = %s WHERE {key_sql} IN ({ids})"
+                        f" AND {deleted_sql} IS NULL",
+                        now,
+                    )
+                else:
+                    client.execute_sql(f"DELETE FROM {table} WHERE {key_sql} IN ({ids})")
+                changed += min(DELETE_BATCH, len(stale) - start)
+    return changed, len(existing)
+
+
+def run(
+    store: Store,
+    destination: str = DEFAULT_INTO,
+    *,
+    reconcile: bool = False,
+    soft_delete: bool = False,
+    dataset: str = DATASET,
+    lag: float = DEFAULT_LAG,
+    concurrency: int = 4,
+    max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW,
+    pipelines_dir: str | os.PathLike[str] | None = None,
+    pipeline: dlt.Pipeline | None = None,
+    on_loaded: Callable[[MirrorResult], None] | None = None,
+) -> MirrorResult:
+    """Mirror the store's customers into `destination` (a URL, see `pipeline_for`) and return what
+    changed: one table `customers`, each customer at its latest version, keyed by CustomerID.
+
+    A load package a killed run left behind is loaded first. Then the customers updated since the
+    watermark stored in the destination are merged in; the watermark moves with them, in the same
+    load, and only when the window is proven complete (`result.complete`; else run again). With
+    `reconcile`, every CustomerID of the store is read afterwards and the rows of customers that
+    no longer exist are deleted, or with `soft_delete` marked in `_deleted_at`. Inserted and
+    updated are counted from the table's rows before and after the load.
+    """
+    pipeline = pipeline or pipeline_for(destination, dataset=dataset, pipelines_dir=pipelines_dir)
+    pipeline.sync_destination()
+    loads: list[LoadInfo] = []
+    if pipeline.has_pending_data:
+        # a run killed after it extracted: load what it read (its rows and its state) first
+        loads.append(pipeline.run())
+    before = _count(pipeline)
+    outcome = SyncOutcome()
+    resource = customers(
+        store, lag=lag, concurrency=concurrency, max_clock_skew=max_clock_skew, outcome=outcome
+    )
+    loads.append(pipeline.run(resource))
+    after = _count(pipeline)
+    inserted = None if before is None or after is None else after - before
+    updated = None if inserted is None else max(outcome.read - inserted, 0)
+    result = MirrorResult(
+        destination=destination, sync=outcome, inserted=inserted, updated=updated, loads=loads
+    )
+    result.soft_delete = soft_delete
+    if on_loaded is not None:
+        on_loaded(result)
+    if reconcile:
+        if after is None:
+            raise MirrorError(
+                f"{pipeline.destination.destination_name} has no SQL client: it cannot reconcile"
+            )
+        result.deleted, result.store_customers = _reconcile(
+            pipeline, store, soft_delete=soft_delete, concurrency=concurrency
+        )
+        result.reconciled = True
+    result.rows = _count(pipeline)
+    return result
+
+
+_reconcile = reconcile
