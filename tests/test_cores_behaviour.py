@@ -1007,7 +1007,7 @@ def test_unknown_fields_are_listed_with_suggestions() -> None:
     wrong = {ID: 1, TEXT.lower(): "x", "XTestColour": "red", TEXT2.upper(): "y"}
     assert customer_problems(wrong) == [
         f"unknown field(s) {TEXT.lower()}, XTestColour, {TEXT2.upper()} "
-        f"(did you mean {TEXT.lower()} -> {TEXT}, {TEXT2.upper()} -> {TEXT2}?)"
+        f"(did you mean {TEXT} for {TEXT.lower()}, {TEXT2} for {TEXT2.upper()}?)"
     ]
     # a loose resemblance (under 0.75) is no suggestion
     assert customer_problems({ID: 1, "company": "x"}) == ["unknown field(s) company"]
@@ -1303,7 +1303,7 @@ def test_several_unknown_columns_are_listed_with_their_suggestions() -> None:
         read(f"{ID},XTestColour,{TEXT.lower()},\n1,a,b,c\n".encode(), CSV)
     assert str(info.value) == (
         f"f: unknown column(s) XTestColour, {TEXT.lower()}, (unnamed column 4) "
-        f"(did you mean {TEXT.lower()} -> {TEXT}?); "
+        f"(did you mean {TEXT} for {TEXT.lower()}?); "
         "columns are the API's field names (CustomerID, Email, BillingCity, ...)"
     )
 

@@ -72,7 +72,7 @@ def test_rules_are_the_specs_own() -> None:
         ({"CustomerID": 1, "BillingCity": "\ud800"}, "BillingCity is not valid Unicode"),
         (
             {"CustomerID": 1, "billingcity": "x"},
-            "unknown field(s) billingcity (did you mean billingcity -> BillingCity?)",
+            "unknown field(s) billingcity (did you mean BillingCity?)",
         ),
     ],
 )
@@ -138,7 +138,7 @@ def test_problems_of_the_whole_file_are_raised_once(data: bytes, fmt: ImportForm
 
 
 def test_unknown_column_suggests_the_api_name() -> None:
-    with pytest.raises(ImportFileError, match=r"did you mean Billingcity -> BillingCity\?"):
+    with pytest.raises(ImportFileError, match=r"did you mean BillingCity\?\)"):
         rows(b"CustomerID,Billingcity\n1,x\n", CSV)
 
 

@@ -250,17 +250,34 @@ def test_transport_failures_are_connection_errors(
 ) -> None:
     with pytest.raises(errors.APIConnectionError) as info:
         run(kind, Script(exc), lambda c: c.get(3))
-    assert type(info.value) is cls and str(info.value) == message
+    host = httpx.URL(BASE).host
+    port = httpx.URL(BASE).port or {"https": 443, "http": 80}[httpx.URL(BASE).scheme]
+    assert type(info.value) is cls and str(info.value) == f"no answer from {host}:{port} ({message})"
     assert info.value.request is not None and info.value.request.url == f"{BASE}{API}/Customers/3"
     assert info.value.__cause__ is exc
 
 
+@pytest.mark.parametrize(
+    ("url", "where"),
+    [
+        ("https://api.example.test/x", "api.example.test:443"),
+        ("http://api.example.test/x", "api.example.test:80"),
+        ("http://127.0.0.1:8300/x", "127.0.0.1:8300"),
+        ("https://[::1]:9443/x", "[::1]:9443"),
+    ],
+)
+def test_a_connection_error_names_the_host_and_port_it_could_not_reach(url: str, where: str) -> None:
+    exc = httpx.ConnectError("[Errno -2] Name or service not known", request=httpx.Request("GET", url))
+    failure = _failure(exc)
+    assert str(failure) == f"no answer from {where} (ConnectError: [Errno -2] Name or service not known)"
+
+
 def test_a_transport_failure_without_a_request_is_reported_without_one() -> None:
     failure = _failure(httpx.ConnectError("refused"))
-    assert type(failure) is errors.APIConnectionError and str(failure) == "ConnectError: refused"
+    assert type(failure) is errors.APIConnectionError and str(failure) == "no answer (ConnectError: refused)"
     assert failure.request is None  # type: ignore[attr-defined]
     failure = _failure(httpx.PoolTimeout("busy"))
-    assert type(failure) is errors.APITimeoutError and str(failure) == "PoolTimeout: busy"
+    assert type(failure) is errors.APITimeoutError and str(failure) == "no answer (PoolTimeout: busy)"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -544,7 +561,7 @@ def test_list_errors(kind: str, answer: httpx.Response, cls: type[errors.APIErro
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_list_connection_failure(kind: str) -> None:
-    with pytest.raises(errors.APITimeoutError, match=r"^ReadTimeout: slow$"):
+    with pytest.raises(errors.APITimeoutError, match=r"^no answer from 127\.0\.0\.1:9 \(ReadTimeout: slow\)$"):
         run(kind, Script(httpx.ReadTimeout("slow")), lambda c: c.list())
 
 

@@ -23,6 +23,7 @@ from ._customers import Customers, RawCustomers, SyncRun
 from ._customers_async import AsyncCustomers, AsyncRawCustomers, AsyncSyncRun
 from ._params import Filters
 from ._resources import CustomerLike, RawResponse
+from ._rows import Blanks, customer_from_csv_row
 from ._shared_limit import SharedRateLimit
 from ._sync import SyncWindow
 from ._throttle import RateLimit
@@ -60,6 +61,7 @@ __all__ = [  # noqa: RUF022 -- plain sorted() order, which tests/test_sdk_units.
     "AsyncSyncRun",
     "AuthenticationError",
     "BadRequestError",
+    "Blanks",
     "BulkFailure",
     "BulkResult",
     "Customer",
@@ -82,6 +84,7 @@ __all__ = [  # noqa: RUF022 -- plain sorted() order, which tests/test_sdk_units.
     "ThreeDCartError",
     "UnsupportedMediaTypeError",
     "__version__",
+    "customer_from_csv_row",
     "errors",
     "partial_result",
 ]

@@ -129,7 +129,23 @@ def query_params(
             )
         else:
             params[spec["kwarg"]] = _checked(name, value, spec["schema"])
+    _check_ranges(params)
     return group_id, params
+
+
+def _check_ranges(params: dict[str, Any]) -> None:
+    """A ValueError for a lower bound above the upper bound of the same field (an empty range,
+    most often two dates swapped), which the service would answer with nothing."""
+    bounds: dict[str, dict[str, tuple[str, Any, Any]]] = {}
+    for name, spec in LIST_FILTERS.items():
+        if spec["kwarg"] in params and spec["match"] in ("since", "until"):
+            sent = params[spec["kwarg"]]
+            key = datetime.strptime(sent, STORE_TIME_FORMAT) if spec["store_time"] else sent
+            bounds.setdefault(spec["field"], {})[spec["match"]] = (name, key, sent)
+    for pair in bounds.values():
+        if len(pair) == 2 and pair["since"][1] > pair["until"][1]:
+            (low, _, low_sent), (high, _, high_sent) = pair["since"], pair["until"]
+            raise ValueError(f"{low} ({low_sent}) is after {high} ({high_sent}): no customer can match")
 
 
 def _is_array(value: object) -> TypeGuard[list[object] | tuple[object, ...]]:

@@ -165,7 +165,22 @@ def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | B
 def batches(
     customers: Iterable[object], size: int, result: BulkResult
 ) -> Iterator[list[BulkItem[CustomerUpdateItem]]]:
-    """Batches of `size` checked items, lazily; items that break the schema go to `result`."""
+    """Batches of `size` checked items, lazily; items that break the schema go to `result`.
+
+    `customers` is an iterable of customers: a string, bytes or a mapping (one customer, not
+    several) is a `TypeError` before anything is read."""
+    if isinstance(customers, str | bytes | bytearray | Mapping) or not isinstance(customers, Iterable):
+        what = "one customer" if isinstance(customers, Mapping) else f"a {type(customers).__name__}"
+        raise TypeError(
+            f"customers must be an iterable of customers (a list, a generator, ...), not {what}"
+            + ("; wrap it in a list" if isinstance(customers, Mapping) else "")
+        )
+    return _batches(customers, size, result)
+
+
+def _batches(
+    customers: Iterable[object], size: int, result: BulkResult
+) -> Iterator[list[BulkItem[CustomerUpdateItem]]]:
     batch: list[BulkItem[CustomerUpdateItem]] = []
     for index, customer in enumerate(customers):
         item = _bulk_item(index, customer)
@@ -362,13 +377,22 @@ def _written_id(detailed: Response[Any], expected: int) -> int:
     raise api_error(raw)
 
 
+def _host_port(url: httpx.URL) -> str:
+    """`host:port` of a URL, the scheme's default port included (what a connection error concerns)."""
+    port = url.port or {"https": 443, "http": 80}.get(url.scheme)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}" if port else host
+
+
 def failure(exc: Exception) -> ThreeDCartError | None:
     """The SDK's error for what a generated operation raised (None: not the service's doing)."""
     if isinstance(exc, ThreeDCartError):  # from the transport: an answer over the size cap
         return exc
     if isinstance(exc, httpx.TransportError):
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-        return cls(f"{type(exc).__name__}: {exc}", request=_request_of(exc))
+        request = _request_of(exc)
+        where = "" if request is None else f" from {_host_port(request.url)}"
+        return cls(f"no answer{where} ({type(exc).__name__}: {exc})", request=request)
     if isinstance(exc, UnreadableResponse):
         raw = exc.http_response
         if not raw.is_success:

@@ -28,13 +28,15 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 from threedcart_customers_client.spec import CUSTOMER_FIELDS
 
 from ._bulk import BulkResult
 
 ID_FIELD = "CustomerID"
+Blanks = Literal["keep", "clear"]
+"""What an empty CSV cell does: leave its field unchanged, or clear it."""
 
 _KINDS: dict[str, type] = {
     "string": str,
@@ -314,13 +316,13 @@ def update_problems(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _did_you_mean(names: Iterable[str]) -> str:
+def _did_you_mean(names: list[str]) -> str:
     by_lower = {n.lower(): n for n in FIELDS}
     hints: list[str] = []
     for name in names:
         match = difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=0.75)
         if match:
-            hints.append(f"{name} -> {by_lower[match[0]]}")
+            hints.append(by_lower[match[0]] if len(names) == 1 else f"{by_lower[match[0]]} for {name}")
     return f" (did you mean {', '.join(hints)}?)" if hints else ""
 
 
@@ -391,19 +393,21 @@ def read_rows(
     name: str = "the file",
     encoding: str = "utf-8",
     raw_csv: bool = False,
+    blanks: Blanks = "keep",
 ) -> Iterator[ImportRow | RowFailure]:
     """The rows of an import file, lazily, from its bytes (any chunking).
 
     Raises `ImportFileError` for what concerns the whole file: bytes that are not `encoding`
     (`ImportEncodingError`, with the byte offset), a CSV header with unknown or repeated
     columns or without CustomerID, a file without any row. CSV cells are typed by the
-    schema and an empty cell is left out (the field stays unchanged); unless `raw_csv`, a
+    schema (`customer_from_csv_row`): an empty cell is left out (the field stays unchanged), or
+    with `blanks="clear"` clears a text field (and nulls a nullable one); unless `raw_csv`, a
     string cell that `neutralise` protected (`'=...`) is restored. A second row for a
     CustomerID already seen is a `RowFailure` (the first is sent, the later ones never: the
     order of two updates of one customer in a bulk request is not documented).
     """
     lines = _lines(chunks, encoding, name)
-    rows = _csv_rows(lines, name, raw_csv) if fmt is ImportFormat.csv else _jsonl_rows(lines)
+    rows = _csv_rows(lines, name, raw_csv, blanks) if fmt is ImportFormat.csv else _jsonl_rows(lines)
     any_row = False
     first_row: dict[int, int] = {}  # CustomerID -> the row that updates it
     for row in rows:
@@ -490,7 +494,70 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _csv_rows(lines: Iterable[str], name: str, raw: bool) -> Iterator[ImportRow | RowFailure]:
+def _typed(
+    cells: Iterable[tuple[FieldRule, str]], *, blanks: Blanks, raw: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The values of CSV cells by their fields' rules, and what could not be read."""
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    for rule, cell in cells:
+        if cell == "":
+            if blanks == "clear" and rule.kind is str:
+                data[rule.name] = ""  # a blank clears a text field
+            elif blanks == "clear" and rule.nullable:
+                data[rule.name] = None
+            continue  # else an empty cell leaves the field as it is
+        if rule.kind is str and not raw:
+            cell = restore(cell)
+        try:
+            data[rule.name] = rule.parse(cell)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return data, problems
+
+
+def customer_from_csv_row(
+    row: Mapping[str | None, str | list[str] | None], *, blanks: Blanks = "keep", raw_csv: bool = False
+) -> dict[str, Any]:
+    """One CSV row, as `csv.DictReader` gives it (API field names to cell text), as a customer
+    with typed values, ready for `update_many` or `create`.
+
+    Cells are read as the CLI's `import` reads them: by the field's type in the spec
+    (integers, numbers, `true`/`false`, JSON for arrays and objects, text as it is); unless
+    `raw_csv`, text that an export protected from spreadsheets (`'=1+1`) is restored. An empty
+    cell leaves its field unchanged (`blanks="keep"`), or with `blanks="clear"` clears it: a
+    text field becomes `""`, a nullable one `None` (numbers and booleans cannot be blank and
+    stay unchanged). Raises `ValueError` naming every unknown column and every cell that
+    cannot be read, and `TypeError` for a row that is not a mapping.
+    """
+    if not is_mapping(row):
+        raise TypeError(f"a CSV row is a mapping of column names to cells, not a {type(row).__name__}")
+    if blanks not in ("keep", "clear"):
+        raise ValueError(f"blanks must be 'keep' or 'clear', not {blanks!r}")
+    problems: list[str] = []
+    if row.get(None):  # DictReader puts the cells beyond the header under None
+        problems.append("the row has more cells than the header")
+    names = [str(k) for k in row if k is not None]
+    unknown = [n for n in names if n not in FIELDS]
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(unknown)}{_did_you_mean(unknown)}")
+    cells: list[tuple[FieldRule, str]] = []
+    for name in names:
+        cell = row[name]
+        if name not in FIELDS:
+            continue
+        if not isinstance(cell, str):
+            problems.append(f"{name} has no cell (the row is shorter than the header)")
+            continue
+        cells.append((FIELDS[name], cell))
+    data, cell_problems = _typed(cells, blanks=blanks, raw=raw_csv)
+    problems.extend(cell_problems)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return data
+
+
+def _csv_rows(lines: Iterable[str], name: str, raw: bool, blanks: Blanks) -> Iterator[ImportRow | RowFailure]:
     reader = csv.reader(lines, strict=True)
     try:
         header = next(reader, None)
@@ -518,17 +585,7 @@ def _csv_rows(lines: Iterable[str], name: str, raw: bool) -> Iterator[ImportRow 
         if len(cells) != len(columns):
             yield RowFailure(number, id_cell, f"has {len(cells)} cells; the header has {len(columns)}")
             continue
-        data: dict[str, Any] = {}
-        problems: list[str] = []
-        for rule, cell in zip(rules, cells, strict=True):
-            if cell == "":
-                continue  # an empty cell leaves the field as it is
-            if rule.kind is str and not raw:
-                cell = restore(cell)
-            try:
-                data[rule.name] = rule.parse(cell)
-            except ValueError as exc:
-                problems.append(str(exc))
+        data, problems = _typed(zip(rules, cells, strict=True), blanks=blanks, raw=raw)
         id_unreadable = any(p.startswith(ID_FIELD) for p in problems)
         missing = f"missing {ID_FIELD}"
         problems.extend(p for p in update_problems(data) if not (id_unreadable and p == missing))

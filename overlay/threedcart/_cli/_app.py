@@ -10,6 +10,7 @@ import inspect
 import io
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -34,7 +35,7 @@ from .._bulk import partial_result
 from .._client import Store, store_zone
 from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_STORE_TIMEZONE, ENV_TOKEN
 from .._pagination import export_needs_changes, export_problem
-from .._params import STORE_TIME_FORMAT, UPDATED_SINCE, UPDATED_UNTIL, Filters, store_time
+from .._params import STORE_TIME_FORMAT, UPDATED_SINCE, UPDATED_UNTIL, Filters, query_params, store_time
 from .._rows import (
     FIELDS,
     ImportEncodingError,
@@ -51,6 +52,7 @@ from ._output import (
     Sink,
     atomic_output,
     clean,
+    closed_stdout,
     csv_row,
     deferred_output,
     install_signal_handlers,
@@ -69,8 +71,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help is plain text: [brackets] stay, and click wraps it at the terminal's width
 )
-customers_app = typer.Typer(help="Count, list, export, import and sync customers.", no_args_is_help=True)
+customers_app = typer.Typer(
+    help="Count, list, export, import and sync customers.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(customers_app, name="customers")
 
 # Rich draws tables and progress bars only; customer data reaches them as `Text` (never markup).
@@ -89,6 +94,11 @@ class Format(StrEnum):
 
 
 FileFormat = ImportFormat
+
+
+class BlanksChoice(StrEnum):
+    keep = "keep"
+    clear = "clear"
 
 
 class CLIError(Exception):
@@ -331,6 +341,13 @@ _FILTER_OPTIONS = (
 )
 
 
+def _as_options(message: str) -> str:
+    """An SDK message with its filters named as the CLI's options (`--updated-since`)."""
+    for name, _ in _FILTER_OPTIONS:
+        message = re.sub(rf"\b{name}\b", "--" + name.replace("_", "-"), message)
+    return message
+
+
 def _with_filters(command: Callable[..., None]) -> Callable[..., None]:
     """Give a command the filter options; it receives the ones given as `filters`."""
     signature = inspect.signature(command, eval_str=True)
@@ -344,6 +361,10 @@ def _with_filters(command: Callable[..., None]) -> Callable[..., None]:
     def with_filters(*args: Any, **kwargs: Any) -> None:
         given = {name: kwargs.pop(name) for name, _ in _FILTER_OPTIONS}
         filters = typing.cast(Filters, {k: v for k, v in given.items() if v is not None})
+        try:  # what the SDK would refuse (an unreadable date, an empty range) is a usage error
+            query_params(dict(filters), UTC)
+        except (ValueError, TypeError) as exc:
+            raise typer.BadParameter(clean(_as_options(str(exc)))) from None
         command(*args, filters=filters, **kwargs)
 
     with_filters.__signature__ = signature.replace(parameters=[*own, *options])  # type: ignore[attr-defined]
@@ -355,6 +376,8 @@ def _errors() -> Generator[None, None, None]:
     """API and input errors become one line on stderr and exit status 1."""
     try:
         yield
+    except BrokenPipeError:
+        closed_stdout()
     except (ThreeDCartError, CLIError, ValueError, TypeError, OSError) as exc:
         name = "" if isinstance(exc, CLIError | ValueError | TypeError) else f"{type(exc).__name__}: "
         say_error(f"{name}{exc}")
@@ -366,8 +389,8 @@ def _row(customer: Customer) -> dict[str, Any]:
     return customer.to_dict()
 
 
-def _csv_writer(stream: TextIO) -> csv.DictWriter[str]:
-    writer = csv.DictWriter(stream, fieldnames=FIELD_NAMES, extrasaction="ignore", lineterminator="\n")
+def _csv_writer(stream: TextIO, names: list[str] = FIELD_NAMES) -> csv.DictWriter[str]:
+    writer = csv.DictWriter(stream, fieldnames=names, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     return writer
 
@@ -380,7 +403,7 @@ _TITLES = {
     "BillingCountry": "Country",
     "CustomerGroupID": "Group",
 }
-WIDE_COLUMNS = (
+DEFAULT_COLUMNS = (
     "CustomerID",
     "Email",
     "BillingFirstName",
@@ -390,32 +413,91 @@ WIDE_COLUMNS = (
     "BillingCountry",
     "CustomerGroupID",
 )
-NARROW_COLUMNS = ("CustomerID", "Email", "BillingFirstName", "BillingLastName", "BillingState")
-WIDE_FROM = 120  # terminal columns from which the wide default fits
+# What stays when the terminal is narrow: the id one acts on first, then who the customer is.
+_PRIORITY = (
+    "CustomerID",
+    "Email",
+    "BillingLastName",
+    "BillingFirstName",
+    "BillingState",
+    "BillingCity",
+    "BillingCountry",
+    "CustomerGroupID",
+)
+_SHORTEST_CELL = 12  # a shortened column keeps at least this much (or its header, when longer)
 
 
 def _cell(value: Any) -> Text:
     return Text("" if value is None else clean(str(value)), no_wrap=True, overflow="ellipsis")
 
 
-def _table(customers: list[Customer], columns: tuple[str, ...]) -> Table:
-    rows = [_row(c) for c in customers]
+def _title(name: str) -> str:
+    return _TITLES.get(name, name)
+
+
+def fit_columns(
+    widths: dict[str, int], priority: tuple[str, ...], room: int
+) -> tuple[dict[str, int], tuple[str, ...]]:
+    """The width of each column that fits a table `room` characters wide, and the columns left
+    out. `widths` holds each column's natural width (its widest cell or header), `priority`
+    orders them from the first to keep. A column is never narrower than its header (a header
+    stays whole), the first is never shortened, and space beyond the minimums goes to the
+    columns in priority order until each has its natural width. Once a column has to be
+    shortened, no column of lower priority is added."""
+    least = {
+        name: width if i == 0 else min(width, max(len(_title(name)), _SHORTEST_CELL))
+        for i, (name, width) in enumerate((n, widths[n]) for n in priority)
+    }
+    chosen: list[str] = []
+    for name in priority:  # a column that does not fit leaves room for a narrower one after it
+        if not chosen or sum(least[n] for n in [*chosen, name]) + 3 * (len(chosen) + 1) + 1 <= room:
+            chosen.append(name)
+            if sum(widths[n] for n in chosen) + 3 * len(chosen) + 1 > room:
+                break  # columns are shortened from here: none of lower priority shortens them more
+    sizes = {name: least[name] for name in chosen}
+    spare = room - (sum(sizes.values()) + 3 * len(chosen) + 1)
+    for name in chosen:
+        grow = max(0, min(spare, widths[name] - sizes[name]))
+        sizes[name] += grow
+        spare -= grow
+    return sizes, tuple(n for n in priority if n not in sizes)
+
+
+def _table(
+    customers: list[Customer], columns: tuple[str, ...], priority: tuple[str, ...], room: int, *, chosen: bool
+) -> Table:
+    """The table of `columns` (in that order) that fits `room` characters; columns that do not
+    fit are left out by `priority` (with a note on stderr when the user `chosen` them)."""
+    rows = [{name: _cell(c.to_dict().get(name)) for name in columns} for c in customers]
+    natural = {name: max([len(_title(name)), *(r[name].cell_len for r in rows)]) for name in columns}
+    sizes, left_out = fit_columns(natural, priority, room)
+    if left_out and chosen:
+        err.print(
+            Text(
+                f"note: {', '.join(left_out)} left out to fit {room} columns "
+                "(--columns chooses; --format csv or jsonl shows every field)"
+            )
+        )
+    shown = [name for name in columns if name in sizes]
     table = Table()
-    for name in columns:
-        if name == "CustomerID":  # never shortened: the id is what one acts on
-            widest = max((len(str(r.get(name, ""))) for r in rows), default=0)
-            table.add_column(name, justify="right", no_wrap=True, min_width=max(widest, len(name)))
-        else:
-            table.add_column(_TITLES.get(name, name), no_wrap=True, overflow="ellipsis")
+    for name in shown:
+        table.add_column(
+            _title(name),
+            justify="right" if name == "CustomerID" else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            width=sizes[name],
+        )
     for row in rows:
-        table.add_row(*(_cell(row.get(name)) for name in columns))
+        table.add_row(*(row[name] for name in shown))
     return table
 
 
-def _columns(option: str | None) -> tuple[str, ...]:
+def _columns(option: str | None) -> tuple[str, ...] | None:
+    """The fields `--columns` names, in its order (None: not given)."""
     if option is None:
-        return WIDE_COLUMNS if out.width >= WIDE_FROM else NARROW_COLUMNS
-    names = tuple(n.strip() for n in option.split(",") if n.strip())
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in option.split(",") if n.strip()))
     unknown = [n for n in names if n not in FIELDS]
     if unknown or not names:
         raise typer.BadParameter(
@@ -425,19 +507,24 @@ def _columns(option: str | None) -> tuple[str, ...]:
     return names
 
 
-def _emit(customers: list[Customer], fmt: Format, *, columns: tuple[str, ...], raw_csv: bool) -> None:
+def _emit(customers: list[Customer], fmt: Format, *, columns: tuple[str, ...] | None, raw_csv: bool) -> None:
+    """`customers` in `fmt`, with only `columns` (in their order) when given."""
+    if fmt is Format.table:
+        shown = columns or DEFAULT_COLUMNS
+        out.print(_table(customers, shown, columns or _PRIORITY, out.width, chosen=columns is not None))
+        return
+    names = list(columns or FIELD_NAMES)
+    rows = [{name: row[name] for name in names if name in row} for row in map(_row, customers)]
     if fmt is Format.json:
-        _print(json_line([_row(c) for c in customers], indent=2))
+        _print(json_line(rows, indent=2))
     elif fmt is Format.jsonl:
-        for c in customers:
-            _print(json_line(_row(c)))
-    elif fmt is Format.csv:
-        buffer = io.StringIO()
-        writer = _csv_writer(buffer)
-        writer.writerows(csv_row(_row(c), raw=raw_csv) for c in customers)
-        sys.stdout.write(buffer.getvalue())
+        for row in rows:
+            _print(json_line(row))
     else:
-        out.print(_table(customers, columns))
+        buffer = io.StringIO()
+        writer = _csv_writer(buffer, names)
+        writer.writerows(csv_row(row, raw=raw_csv) for row in rows)
+        sys.stdout.write(buffer.getvalue())
 
 
 def _progress(label: str) -> Progress:
@@ -478,7 +565,8 @@ def list_cmd(
         str | None,
         typer.Option(
             "--columns",
-            help="Table columns, comma-separated API names (default: what fits the terminal).",
+            help="Fields to show, comma-separated API names, in every format (default: a table of "
+            "what fits the terminal, every field in the other formats).",
         ),
     ] = None,
     raw_csv: RawCsvOpt = False,
@@ -516,7 +604,7 @@ def get_cmd(
         elif fmt is Format.json:
             _print(json_line(_row(customer), indent=2))
         else:
-            _emit([customer], fmt, columns=(), raw_csv=raw_csv)
+            _emit([customer], fmt, columns=None, raw_csv=raw_csv)
 
 
 def _read_one(source: str) -> dict[str, Any]:
@@ -622,6 +710,35 @@ def _output_sink(output: Path) -> Generator[tuple[TextIO, Sink | None], None, No
             yield sink.stream, sink
 
 
+def _unwritten(output: Path, existed: bool) -> Callable[[int], str]:
+    """What an export stopped after `n` customers leaves behind, in words."""
+    if str(output) == "-":
+        return lambda n: f"{n:,} customers were written to standard output"
+    kept = "keeps its previous content" if existed else "was not written"
+    return lambda n: f"{output} {kept}"
+
+
+@contextmanager
+def _stopped(what: str, done: list[int], total: int | None, left: Callable[[int], str]) -> Iterator[None]:
+    """One line on stderr when a reading stops before its end (an error, Ctrl-C, SIGTERM): how
+    far it got and what was (not) written; an error then exits 1, a signal 128 + its number."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except (ThreeDCartError, OSError) as exc:
+        raise CLIError(_stop_line(what, done[0], total, _stop_reason(exc), left)) from exc
+    except (KeyboardInterrupt, SystemExit) as exc:
+        if not (isinstance(exc, SystemExit) and exc.code in (None, 0)):
+            say_error(_stop_line(what, done[0], total, _stop_reason(exc), left))
+        raise
+
+
+def _stop_line(what: str, n: int, total: int | None, reason: str, left: Callable[[int], str]) -> str:
+    of = "" if total is None else f" of {total:,}"
+    return f"{what} stopped after {n:,}{of} customers ({clean(reason)}); {left(n)}"
+
+
 EXPORT_CLOCK_MARGIN = timedelta(minutes=10)
 """How far the store's clock may be behind this machine's for the export check to stay exact."""
 
@@ -671,13 +788,23 @@ def _export(
     problem: str | None = None
     existed = output.exists() if str(output) != "-" else False
     incomplete = output.with_name(output.name + ".incomplete")
-    with _progress(label) as progress, _output_sink(output) as (stream, sink):
+    written = [0]
+    with (
+        _stopped(label, written, total, _unwritten(output, existed)),
+        _progress(label) as progress,
+        _output_sink(output) as (stream, sink),
+    ):
         task = progress.add_task(label, total=total)
+
+        def advance() -> None:
+            written[0] += 1
+            progress.advance(task)
+
         n = _write_stream(
             store.customers.iter(concurrency=concurrency, **filters),
             stream,
             fmt,
-            lambda: progress.advance(task),
+            advance,
             raw_csv=raw_csv,
         )
         after, end = _counted(store, filters)
@@ -747,6 +874,14 @@ def import_cmd(
         str, typer.Option("--encoding", help="The file's text encoding (a UTF-8 BOM is always accepted).")
     ] = "utf-8",
     raw_csv: RawCsvOpt = False,
+    blanks: Annotated[
+        BlanksChoice,
+        typer.Option(
+            "--blanks",
+            help="What an empty CSV cell does: keep leaves the field unchanged; clear empties a text "
+            "field (and nulls a nullable one), so that importing an export restores its blanks.",
+        ),
+    ] = BlanksChoice.keep,
 ) -> None:
     """Bulk-update customers from a file; report every row that failed. Exit 1 if any did.
 
@@ -759,7 +894,17 @@ def import_cmd(
     failures: list[RowFailure] = []
     try:
         with _errors():
-            _import(ctx, source, fmt, batch_size, encoding, raw_csv, failures, quiet=errors_to is not None)
+            _import(
+                ctx,
+                source,
+                fmt,
+                batch_size,
+                encoding,
+                raw_csv,
+                failures,
+                quiet=errors_to is not None,
+                blanks=blanks,
+            )
     finally:
         if errors_to is not None:
             with _errors():
@@ -778,6 +923,7 @@ def _import(
     failures: list[RowFailure],
     *,
     quiet: bool,
+    blanks: BlanksChoice = BlanksChoice.keep,
 ) -> None:
     """Read, check and send; `failures` holds every failed row, also when this raises."""
     try:
@@ -789,7 +935,14 @@ def _import(
     file_format = _format_of(source, fmt)
 
     def rows() -> Iterator[Any]:
-        return read_rows(_chunks(source), file_format, name=str(source), encoding=encoding, raw_csv=raw_csv)
+        return read_rows(
+            _chunks(source),
+            file_format,
+            name=str(source),
+            encoding=encoding,
+            raw_csv=raw_csv,
+            blanks=blanks.value,
+        )
 
     try:  # read the whole file once first: a file that cannot be imported sends nothing
         total = sum(1 for _ in rows())
@@ -916,12 +1069,21 @@ def sync_cmd(
         started = time.perf_counter()
         folder = (output or state_file).parent
         file_format = _format_of(output or Path("x.jsonl"), fmt)
-        with _progress("sync") as progress, deferred_output(folder) as sink:
+        written = [0]
+        stays = (
+            f"nothing was written; the watermark stays at {since.isoformat() if since else 'the beginning'}"
+        )
+        with (
+            _stopped("sync", written, None, lambda _: stays),
+            _progress("sync") as progress,
+            deferred_output(folder) as sink,
+        ):
             task = progress.add_task("sync", total=None)
 
             def advance() -> None:
                 if progress.tasks[0].total is None and run.estimate is not None:
                     progress.update(task, total=run.estimate)
+                written[0] += 1
                 progress.advance(task)
 
             n = _write_stream(run, sink.stream, file_format, advance, raw_csv=raw_csv)

@@ -20,7 +20,7 @@ from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from .._rows import STRING_FIELDS, neutralise
 from .._secrets import scrub
@@ -174,6 +174,21 @@ def stdout_stream() -> Generator[TextIO, None, None]:
     finally:
         stream.flush()
         stream.detach()
+
+
+PIPE_CLOSED = 128 + signal.SIGPIPE
+"""The exit status of a command whose standard output was closed by its reader (`| head`), as
+a shell reports a command that SIGPIPE ended."""
+
+
+def closed_stdout() -> NoReturn:
+    """End quietly because the reader of standard output went away: nothing more is written
+    there (the interpreter's last flush included) and the status is `PIPE_CLOSED`."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    raise SystemExit(PIPE_CLOSED)
 
 
 def sync_folder(folder: Path) -> None:
