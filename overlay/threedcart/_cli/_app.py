@@ -1161,3 +1161,5 @@ def run() -> None:
 
 # `threedcart contract-check` lives in its own module, which registers itself on `app`.
 from . import _contract_cmd as _contract_cmd  # noqa: E402
+# `threedcart customers mirror` too, on `customers_app` (it imports dlt only when it runs).
+from . import _mirror_cmd as _mirror_cmd  # noqa: E402
