@@ -24,7 +24,7 @@ const svg = (width, height, body) =>
   ).toString("base64");
 const LETTERS = 'font-family="system-ui, sans-serif" font-weight="600" fill="#5d6b98"';
 const LOGOS = new Map([
-  ["https://cdn.redoc.ly/redoc/logo-mini-full.svg", svg(48, 12, `<text x="0" y="10" font-size="11" ${LETTERS}>Redocly</text>`)],
+  ["https://cdn.redoc.ly/redoc/logo-mini-full.svg", svg(50, 12, `<text x="0" y="10" font-size="11" textLength="49" lengthAdjust="spacingAndGlyphs" ${LETTERS}>Redocly</text>`)],
   ["https://cdn.redoc.ly/redoc/logo-mini.svg", svg(12, 14, `<text x="6" y="11.5" font-size="12" text-anchor="middle" ${LETTERS}>R</text>`)],
 ]);
 // A remote URL of something a browser would fetch to show the page (links in the text are fine).
