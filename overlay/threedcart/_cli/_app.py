@@ -425,6 +425,7 @@ _PRIORITY = (
     "CustomerGroupID",
 )
 _SHORTEST_CELL = 12  # a shortened column keeps at least this much (or its header, when longer)
+_LONGEST_CELL = 32  # a column wider than this expects to be shortened in a narrow terminal
 
 
 def _cell(value: Any) -> Text:
@@ -442,8 +443,8 @@ def fit_columns(
     out. `widths` holds each column's natural width (its widest cell or header), `priority`
     orders them from the first to keep. A column is never narrower than its header (a header
     stays whole), the first is never shortened, and space beyond the minimums goes to the
-    columns in priority order until each has its natural width. Once a column has to be
-    shortened, no column of lower priority is added."""
+    columns in priority order until each has its natural width. Once a column of up to
+    `_LONGEST_CELL` characters has to be shortened, no column of lower priority is added."""
     least = {
         name: width if i == 0 else min(width, max(len(_title(name)), _SHORTEST_CELL))
         for i, (name, width) in enumerate((n, widths[n]) for n in priority)
@@ -452,7 +453,7 @@ def fit_columns(
     for name in priority:  # a column that does not fit leaves room for a narrower one after it
         if not chosen or sum(least[n] for n in [*chosen, name]) + 3 * (len(chosen) + 1) + 1 <= room:
             chosen.append(name)
-            if sum(widths[n] for n in chosen) + 3 * len(chosen) + 1 > room:
+            if sum(min(widths[n], _LONGEST_CELL) for n in chosen) + 3 * len(chosen) + 1 > room:
                 break  # columns are shortened from here: none of lower priority shortens them more
     sizes = {name: least[name] for name in chosen}
     spare = room - (sum(sizes.values()) + 3 * len(chosen) + 1)
@@ -1041,7 +1042,7 @@ def sync_cmd(
 ) -> None:
     """Export the customers updated since the last sync, then advance the watermark.
 
-    Each run exports the window from the watermark to the store's clock less the lag, checks
+    Each run exports the window [watermark, store clock - lag], checks
     that it is complete, writes the output to a new file (never replacing one) and syncs it to
     disk, and only then moves the watermark. A run that cannot prove its window complete
     writes FILE.incomplete, keeps the watermark and exits 1; so does a store clock further
@@ -1161,5 +1162,6 @@ def run() -> None:
 
 # `threedcart contract-check` lives in its own module, which registers itself on `app`.
 from . import _contract_cmd as _contract_cmd  # noqa: E402
+
 # `threedcart customers mirror` too, on `customers_app` (it imports dlt only when it runs).
 from . import _mirror_cmd as _mirror_cmd  # noqa: E402
