@@ -561,7 +561,8 @@ def test_list_errors(kind: str, answer: httpx.Response, cls: type[errors.APIErro
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_list_connection_failure(kind: str) -> None:
-    with pytest.raises(errors.APITimeoutError, match=r"^no answer from 127\.0\.0\.1:9 \(ReadTimeout: slow\)$"):
+    expected = r"^no answer from 127\.0\.0\.1:9 \(ReadTimeout: slow\)$"
+    with pytest.raises(errors.APITimeoutError, match=expected):
         run(kind, Script(httpx.ReadTimeout("slow")), lambda c: c.list())
 
 

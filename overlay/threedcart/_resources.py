@@ -169,11 +169,12 @@ def batches(
 
     `customers` is an iterable of customers: a string, bytes or a mapping (one customer, not
     several) is a `TypeError` before anything is read."""
-    if isinstance(customers, str | bytes | bytearray | Mapping) or not isinstance(customers, Iterable):
-        what = "one customer" if isinstance(customers, Mapping) else f"a {type(customers).__name__}"
+    given = cast(object, customers)  # checked at run time: callers without a type checker pass anything
+    if isinstance(given, str | bytes | bytearray | Mapping) or not isinstance(given, Iterable):
+        what = "one customer" if isinstance(given, Mapping) else f"a {type(given).__name__}"
         raise TypeError(
             f"customers must be an iterable of customers (a list, a generator, ...), not {what}"
-            + ("; wrap it in a list" if isinstance(customers, Mapping) else "")
+            + ("; wrap it in a list" if isinstance(given, Mapping) else "")
         )
     return _batches(customers, size, result)
 

@@ -720,7 +720,9 @@ def _unwritten(output: Path, existed: bool) -> Callable[[int], str]:
 
 
 @contextmanager
-def _stopped(what: str, done: list[int], total: int | None, left: Callable[[int], str]) -> Iterator[None]:
+def _stopped(
+    what: str, done: list[int], total: int | None, left: Callable[[int], str]
+) -> Generator[None, None, None]:
     """One line on stderr when a reading stops before its end (an error, Ctrl-C, SIGTERM): how
     far it got and what was (not) written; an error then exits 1, a signal 128 + its number."""
     try:
