@@ -350,3 +350,27 @@ def test_fit_columns_keeps_priority_whole_headers_and_gives_spare_room_in_order(
     assert sizes == {"CustomerID": 10}  # the first column stays, whole, whatever the width
     sizes, _ = fit_columns({"CustomerID": 10, "BillingFirstName": 30}, ("CustomerID", "BillingFirstName"), 29)
     assert sizes["BillingFirstName"] == 12  # shortened to no less than its title and 12 characters
+
+
+def test_a_security_warning_is_one_line_not_a_python_warning_too() -> None:
+    env = {
+        **_env(None),
+        "THREEDCART_SECURE_URL": "https://demo-store.3dcartstores.com",
+        "THREEDCART_PRIVATE_KEY": "k",
+        "THREEDCART_TOKEN": "t",
+        "THREEDCART_BASE_URL": "http://api.example.invalid:9",  # plain http to a host that is not loopback
+    }
+    # the store is built, then the file cannot be read: nothing is sent anywhere
+    done = subprocess.run(
+        [CLI, "customers", "create", "/nonexistent/customer.json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "error: cannot read /nonexistent/customer.json" in done.stderr
+    warned = [line for line in done.stderr.splitlines() if "plain http://" in line]
+    assert warned == [
+        "threedcart: http://api.example.invalid:9 is plain http://: credentials travel unencrypted"
+    ]
+    assert "UserWarning" not in done.stderr and "Store.from_env" not in done.stderr

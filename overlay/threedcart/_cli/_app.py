@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import typing
+import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -1159,6 +1160,9 @@ def _write_watermark(
 def run() -> None:
     """Run the command line (signal handlers first, so that no temporary file outlives it)."""
     install_signal_handlers()
+    # The SDK both warns and logs what it warns of (plain http, TLS off): stderr gets the log line
+    # alone, not a second copy with a Python source line.
+    warnings.filterwarnings("ignore", message="threedcart: ", category=UserWarning)
     app()
 
 
