@@ -148,7 +148,13 @@ GROUPS = (
     Group(
         "cli",
         ("overlay/threedcart/_cli/_app.py", "overlay/threedcart/_cli/_output.py"),
-        ("conftest.py", "test_cli.py", "test_cli_hygiene.py", "test_import_accounting.py"),
+        (
+            "conftest.py",
+            "test_cli.py",
+            "test_cli_hygiene.py",
+            "test_cli_first_hour.py",
+            "test_import_accounting.py",
+        ),
         90.0,
     ),
     # `threedcart contract-check`
