@@ -7,6 +7,7 @@ when the command runs, so no other command loads dlt.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -75,6 +76,14 @@ def mirror_cmd(
             help="With --reconcile (implied): mark such rows in _deleted_at instead of deleting them.",
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read every customer again, not only those updated since the last run (e.g. to "
+            "fill a column the spec added in rows that have not changed since).",
+        ),
+    ] = False,
     dataset: Annotated[
         str, typer.Option(help="The dataset (a schema in DuckDB and PostgreSQL) of the table.")
     ] = "threedcart",
@@ -115,6 +124,8 @@ def mirror_cmd(
     """
     # dlt sends anonymous usage figures unless told not to; a command line should not phone home
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # the run's outcome is the one line below; the library's warning about it would repeat it
+    logging.getLogger("threedcart.mirror").addHandler(logging.NullHandler())
     try:
         from .. import mirror
     except ModuleNotFoundError as exc:
@@ -141,6 +152,7 @@ def mirror_cmd(
                 into,
                 reconcile=reconcile or soft_delete,
                 soft_delete=soft_delete,
+                full=full,
                 dataset=dataset,
                 lag=lag,
                 concurrency=concurrency,
@@ -157,10 +169,11 @@ def mirror_cmd(
     sync = result.sync
     since = sync.since.isoformat() if sync.since else "the beginning"
     if not result.complete:
-        what = "refused" if sync.window is None else "incomplete"
+        if sync.window is None:  # the store's clock is not sane: nothing was read
+            raise _fail(f"mirror refused: {sync.reason}; the watermark stays at {since}")
         raise _fail(
-            f"mirror {what}: {sync.reason}; {sync.read} customers loaded into {shown} "
-            f"({result.summary()}); the watermark stays at {since}"
+            f"mirror incomplete: {sync.reason}; {sync.read} customers loaded into {shown}: "
+            f"{result.summary()}; the watermark stays at {since}"
         )
     window = sync.window.describe() if sync.window is not None else "nothing to sync yet"
     after = sync.next_since.isoformat() if sync.next_since else since

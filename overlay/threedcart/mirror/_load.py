@@ -75,6 +75,7 @@ def customers(
     concurrency: int = 4,
     max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW,
     page_size: int = MAX_PAGE_SIZE,
+    full: bool = False,
     outcome: SyncOutcome | None = None,
 ) -> DltResource:
     """A dlt resource of the store's customers, merged into the table `customers` by CustomerID.
@@ -85,7 +86,8 @@ def customers(
     read are loaded and the next run reads the window again; `outcome.complete` is False).
     Columns come from the spec's Customer (`column_hints()`): arrays and objects are one JSON
     column each (`max_table_nesting=0`), and a field the spec (or the service) adds becomes a
-    column at the next run. Pass `outcome` to learn how the run ended.
+    column at the next run (rows read before keep it null until their customer changes: `full`
+    reads every customer again, from the beginning). Pass `outcome` to learn how the run ended.
 
         pipeline = dlt.pipeline("threedcart_customers", destination="duckdb", dataset_name="threedcart")
         pipeline.run(threedcart.mirror.customers(store))
@@ -100,7 +102,7 @@ def customers(
                 f"this dataset mirrors {mirrored}, not {store.secure_url}: give each store its own dataset"
             )
         stored = state.get("next_since")
-        since = parse_watermark(stored, store.store_tz) if isinstance(stored, str) else None
+        since = parse_watermark(stored, store.store_tz) if isinstance(stored, str) and not full else None
         skew = state.get("clock_skew")
         result.since = since
         run = store.customers.sync(
@@ -174,7 +176,7 @@ class MirrorResult:
         verb = "marked deleted" if self.soft_delete else "deleted"
         line = f"inserted {inserted}, updated {updated}, {verb} {self.deleted:,}"
         if not self.reconciled:
-            line += " (deletes are found by --reconcile)"
+            line += " (not reconciled)"
         return line
 
 
@@ -296,6 +298,7 @@ def run(
     *,
     reconcile: bool = False,
     soft_delete: bool = False,
+    full: bool = False,
     dataset: str = DATASET,
     lag: float = DEFAULT_LAG,
     concurrency: int = 4,
@@ -310,9 +313,10 @@ def run(
     A load package a killed run left behind is loaded first. Then the customers updated since the
     watermark stored in the destination are merged in; the watermark moves with them, in the same
     load, and only when the window is proven complete (`result.complete`; else run again). With
-    `reconcile`, every CustomerID of the store is read afterwards and the rows of customers that
-    no longer exist are deleted, or with `soft_delete` marked in `_deleted_at`. Inserted and
-    updated are counted from the table's rows before and after the load.
+    `full`, every customer is read again (from the beginning; after a spec change, to fill a new
+    column in every row). With `reconcile`, every CustomerID of the store is read afterwards and
+    the rows of customers that no longer exist are deleted, or with `soft_delete` marked in
+    `_deleted_at`. Inserted and updated are counted from the table's rows before and after the load.
     """
     pipeline = pipeline or pipeline_for(destination, dataset=dataset, pipelines_dir=pipelines_dir)
     pipeline.sync_destination()
@@ -323,7 +327,7 @@ def run(
     before = _count(pipeline)
     outcome = SyncOutcome()
     resource = customers(
-        store, lag=lag, concurrency=concurrency, max_clock_skew=max_clock_skew, outcome=outcome
+        store, lag=lag, concurrency=concurrency, max_clock_skew=max_clock_skew, full=full, outcome=outcome
     )
     loads.append(pipeline.run(resource))
     after = _count(pipeline)

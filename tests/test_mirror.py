@@ -1,0 +1,497 @@
+"""`threedcart.mirror` and `threedcart customers mirror`: the store's customers in DuckDB and in a real
+PostgreSQL 15 (a throwaway cluster, tests/_postgres.py), against the mock.
+
+The guarantee checked: after a run that starts at least `lag` seconds after the last write (with
+`--reconcile` for deletes), the table equals the store exactly: the same CustomerIDs, and every field
+of every row equal to the store's (read through the SDK); also after a writer changed the store
+throughout the runs before (mock with `--bodiless-errors`), and after 5 runs killed with SIGKILL at
+random points. Deletes vanish with `--reconcile` (or are marked with `--soft-delete`); a customer
+deleted and re-created is both; a run that cannot prove its window exits 1 and leaves the watermark
+stored in the destination as it was; a field the spec adds is a column that fills.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import psycopg2
+import pytest
+import threedcart
+import yaml
+from _postgres import PostgresCluster
+from conftest import API, SPEC, store_kwargs
+from threedcart.mirror import _plan
+from threedcart_mock.testing import MockServer
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # dlt: no usage figures from the tests
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+from threedcart import mirror
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "threedcart"]
+NAMING = NamingConvention()
+LAG = 1.0
+SETTLE = LAG + 1.1  # the Date header counts whole seconds: a run this long after a write sees it
+FAST = 20
+"""Store seconds per real second of the mock in the functional test (its runs trust the store's clock)."""
+
+
+# --- the pure part: columns, destinations, the reconciliation's walk ------------------------------
+def test_columns_follow_the_spec_and_a_field_it_adds() -> None:
+    columns = _plan.column_hints()
+    assert list(columns)[: len(SPEC["components"]["schemas"]["Customer"]["properties"])] == list(
+        SPEC["components"]["schemas"]["Customer"]["properties"]
+    )
+    assert columns["CustomerID"]["primary_key"] and not columns["CustomerID"]["nullable"]
+    assert columns["Email"]["data_type"] == "text" and columns["Email"]["nullable"]
+    assert columns["Enabled"]["data_type"] == "bool"
+    assert columns["TotalStoreCredit"]["data_type"] == "double"
+    assert columns["CustomerGroupID"]["data_type"] == "bigint"
+    assert columns[mirror.DELETED_AT]["data_type"] == "timestamp"
+    grown = {
+        **threedcart.mirror._plan.CUSTOMER_FIELDS,
+        "XTestPoints": {"type": "integer", "format": "int32"},
+        "XTestTags": {"type": "array", "items": {"type": "string"}},
+        "XTestPrefs": {"type": "object", "properties": {"XTestChannel": {"type": "string"}}},
+        "XTestRef": {"allOf": [{"type": "number"}], "nullable": True},
+        "XTestEither": {"type": ["null", "boolean"]},
+        "XTestAny": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+    }
+    added = {
+        name: c["data_type"] for name, c in _plan.column_hints(grown).items() if name.startswith("XTest")
+    }
+    assert added == {
+        "XTestPoints": "bigint",
+        "XTestTags": "json",
+        "XTestPrefs": "json",
+        "XTestRef": "double",
+        "XTestEither": "bool",
+        "XTestAny": "json",
+    }
+
+
+def _pair(into: str) -> tuple[str, str | None]:
+    target = _plan.destination(into)
+    return target.name, target.credentials
+
+
+def test_destinations_from_urls() -> None:
+    assert _pair("duckdb:///customers.duckdb") == ("duckdb", "customers.duckdb")
+    assert _pair("duckdb:////var/m.duckdb") == ("duckdb", "/var/m.duckdb")
+    pg = _plan.destination("postgresql://u:pw@db.example:5433/crm")
+    assert (pg.name, pg.credentials) == ("postgres", "postgresql://u:pw@db.example:5433/crm")
+    assert "pw" not in pg.identity and pg.identity == "postgresql://u@db.example:5433/crm"
+    assert pg.work_folder == _plan.destination("postgresql://u:other@db.example:5433/crm").work_folder
+    assert pg.work_folder != _plan.destination("postgresql://u:pw@db.example:5433/other").work_folder
+    assert _pair("bigquery") == ("bigquery", None)
+    assert _pair("snowflake://u:p@acct/db") == ("snowflake", "snowflake://u:p@acct/db")
+    for bad in ("", "duckdb://", "not a name"):
+        with pytest.raises(ValueError):
+            _plan.destination(bad)
+    assert _plan.redact("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+    assert _plan.redact("duckdb:///x.duckdb") == "duckdb:///x.duckdb"
+
+
+def test_gone_is_a_merge_walk() -> None:
+    assert list(_plan.gone([1, 2, 3, 5, 8], [2, 3, 4, 8, 9])) == [1, 5]
+    assert list(_plan.gone([1, 2], [])) == [1, 2]
+    assert list(_plan.gone([], [1])) == []
+    rng = random.Random(4)
+    for _ in range(50):
+        a = sorted(rng.sample(range(200), 40))
+        b = sorted(rng.sample(range(200), 60))
+        assert list(_plan.gone(a, b)) == [x for x in a if x not in set(b)]
+
+
+# --- servers and helpers ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresCluster]:
+    if not PostgresCluster.available():
+        pytest.fail("PostgreSQL's initdb is missing: apt-get install postgresql-15 (make test installs it)")
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+_databases = iter(range(1, 1000))
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def into(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh destination URL: a DuckDB file, or a new database of the module's PostgreSQL cluster."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path}/mirror.duckdb"
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.create_database(f"mirror{next(_databases)}")
+
+
+def table(into: str, dataset: str = mirror.DATASET) -> dict[int, dict[str, Any]]:
+    """The mirrored table by CustomerID, dlt's own columns left out, JSON columns parsed."""
+    target = _plan.destination(into)
+    query = f"SELECT * FROM {dataset}.{mirror.TABLE}"
+    if target.name == "duckdb":
+        assert target.credentials is not None
+        with duckdb.connect(target.credentials, read_only=True) as con:
+            cursor = con.execute(query)
+            names = [d[0] for d in cursor.description]
+            found = cursor.fetchall()
+    else:
+        con = psycopg2.connect(into)
+        try:
+            with con.cursor() as cur:
+                cur.execute(query)
+                names = [d[0] for d in cur.description]
+                found = cur.fetchall()
+        finally:
+            con.close()
+    rows: dict[int, dict[str, Any]] = {}
+    for values in found:
+        row = {n: v for n, v in zip(names, values, strict=True) if not n.startswith("_dlt_")}
+        rows[row["customer_id"]] = row
+    return rows
+
+
+def store_customers(store: threedcart.Store) -> dict[int, dict[str, Any]]:
+    """Every customer of the store through the SDK, by CustomerID, with the table's column names."""
+    found: dict[int, dict[str, Any]] = {}
+    for customer in store.customers.iter():
+        row = {NAMING.normalize_identifier(k): v for k, v in customer.to_dict().items()}
+        found[row["customer_id"]] = row
+    return found
+
+
+def assert_exact(into: str, store: threedcart.Store, *, soft_deleted: set[int] | None = None) -> None:
+    """The table's live rows equal the store: the same ids, every field of every row."""
+    rows = table(into)
+    expected = store_customers(store)
+    live = {k: v for k, v in rows.items() if v.get(mirror.DELETED_AT) is None}
+    marked = {k for k, v in rows.items() if v.get(mirror.DELETED_AT) is not None}
+    assert sorted(live.keys() - expected.keys()) == [], "rows of customers the store does not have"
+    assert sorted(expected.keys() - live.keys()) == [], "customers missing from the table"
+    if soft_deleted is not None:
+        assert marked == soft_deleted
+    for key, customer in expected.items():
+        row = live[key]
+        for column, value in customer.items():
+            got = row[column]
+            if isinstance(value, list | dict) and isinstance(got, str):
+                got = json.loads(got)
+            assert got == value, f"customer {key}: {column} is {got!r} in the table, {value!r} in the store"
+        for column in row.keys() - customer.keys() - {mirror.DELETED_AT}:
+            assert row[column] is None, f"customer {key}: {column} has {row[column]!r}, the store has none"
+
+
+def cli_env(server: MockServer, work: Path) -> dict[str, str]:
+    h = server.headers
+    return {
+        **os.environ,
+        "THREEDCART_SECURE_URL": h["SecureURL"],
+        "THREEDCART_PRIVATE_KEY": h["PrivateKey"],
+        "THREEDCART_TOKEN": h["Token"],
+        "THREEDCART_BASE_URL": server.url,
+        "THREEDCART_MIRROR_DIR": str(work),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+    }
+
+
+def cli_mirror(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "customers", "mirror", "--lag", str(LAG), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _customer(n: int) -> dict[str, Any]:
+    return {"Email": f"mirror{n}@example.com", "Password": "", "BillingCity": f"City {n}"}
+
+
+def _stored_watermark(into: str, work: Path) -> str | None:
+    """The watermark in the destination (read through a fresh local folder: nothing cached)."""
+    pipeline = mirror.pipeline_for(into, pipelines_dir=work)
+    pipeline.sync_destination()
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("next_since"), str):
+                found.append(node["next_since"])
+            for value in node.values():
+                walk(value)
+
+    walk(dict(pipeline.state))
+    return found[0] if found else None
+
+
+# --- runs against the mock ----------------------------------------------------------------------
+def test_changes_deletes_and_a_recreated_customer(into: str, tmp_path: Path) -> None:
+    settle = SETTLE / FAST
+    with MockServer(["--seed-customers", "120", "--random-seed", "3", "--clock-speed", str(FAST)]) as server:
+        with threedcart.Store(**store_kwargs(server)) as store:
+            work = tmp_path / "work"
+
+            def run(**options: Any) -> mirror.MirrorResult:
+                return mirror.run(store, into, lag=LAG, max_clock_skew=None, pipelines_dir=work, **options)
+
+            first = run()
+            assert first.complete and (first.inserted, first.updated, first.deleted) == (120, 0, 0)
+            assert first.rows == 120
+            assert_exact(into, store)
+
+            ids = sorted(store_customers(store))
+            store.customers.update(ids[0], {"BillingCity": "Changed", "MailList": True})
+            store.customers.update(ids[1], {"Comments": "ünïcode ✓ 'quotes' \"and\" \\"})
+            new_id = store.customers.create(_customer(1))
+            gone_id = ids[2]
+            store.customers.delete(gone_id)
+            time.sleep(settle)
+            second = run()
+            assert (second.inserted, second.updated, second.deleted) == (1, 2, 0)
+            assert gone_id in table(into), "a delete is not seen without --reconcile"
+
+            # a customer deleted and re-created (a new id): both
+            recreated = store.customers.get(ids[3]).to_dict()
+            store.customers.delete(ids[3])
+            recreated.pop("CustomerID")
+            recreated.pop("TotalStoreCredit", None)
+            again = store.customers.create(recreated)
+            time.sleep(settle)
+            third = run(reconcile=True)
+            assert third.reconciled and third.store_customers == 120
+            assert (third.inserted, third.updated, third.deleted) == (1, 0, 2)
+            assert_exact(into, store)
+            assert {new_id, again} <= table(into).keys()
+            assert not {gone_id, ids[3]} & table(into).keys()
+
+            # soft delete: the row stays, marked
+            store.customers.delete(ids[4])
+            time.sleep(settle)
+            fourth = run(reconcile=True, soft_delete=True)
+            assert (fourth.inserted, fourth.updated, fourth.deleted) == (0, 0, 1)
+            assert "marked deleted 1" in fourth.summary()
+            marked = table(into)[ids[4]][mirror.DELETED_AT]
+            assert (
+                isinstance(marked, datetime) and abs(marked.astimezone(UTC) - datetime.now(UTC)).seconds < 60
+            )
+            assert_exact(into, store, soft_deleted={ids[4]})
+            assert run(reconcile=True, soft_delete=True).deleted == 0  # marked once
+
+
+@pytest.mark.slow
+def test_exact_after_a_concurrent_writer(into: str, tmp_path: Path) -> None:
+    """A writer updates, creates and deletes throughout three runs; one run after it stops: exact."""
+    with MockServer(["--bodiless-errors", "--seed-customers", "400", "--random-seed", "5"]) as server:
+        stop = threading.Event()
+        writes = {"update": 0, "create": 0, "delete": 0}
+
+        def writer() -> None:
+            rng = random.Random(11)
+            with threedcart.Store(**store_kwargs(server, max_retries=0)) as w:
+                ids = [c.customer_id for c in w.customers.iter()]
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    kind = rng.choices(("update", "create", "delete"), (6, 2, 1))[0]
+                    try:
+                        if kind == "create":
+                            ids.append(w.customers.create(_customer(1000 + n)))
+                        elif kind == "update":
+                            w.customers.update(
+                                rng.choice(ids), {"BillingCity": f"W{n}", "NonTaxable": n % 2 == 0}
+                            )
+                        else:
+                            w.customers.delete(ids.pop(rng.randrange(len(ids))))
+                        writes[kind] += 1
+                    except threedcart.APIError:
+                        pass
+                    time.sleep(0.005)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        with threedcart.Store(**store_kwargs(server)) as store:
+            work = tmp_path / "work"
+            thread.start()
+            try:
+                for reconcile in (False, True, False):
+                    result = mirror.run(store, into, lag=LAG, pipelines_dir=work, reconcile=reconcile)
+                    assert result.complete, result.sync.reason
+                    time.sleep(0.3)
+            finally:
+                stop.set()
+                thread.join(30)
+            assert min(writes.values()) > 0, writes
+            time.sleep(SETTLE)
+            final = mirror.run(store, into, lag=LAG, pipelines_dir=work, reconcile=True)
+            assert final.complete
+            assert_exact(into, store)
+
+
+@pytest.mark.slow
+def test_killed_runs_then_one_run_is_exact(into: str, tmp_path: Path) -> None:
+    """`threedcart customers mirror` killed with SIGKILL at random points, 5 times (the store changing
+    in between), then one run: the table equals the store."""
+    seed = int(os.environ.get("MIRROR_KILL_SEED", "0")) or random.randrange(1 << 30)
+    rng = random.Random(seed)
+    print(f"kill points seeded with {seed} (MIRROR_KILL_SEED={seed} repeats them)")
+    with MockServer(["--seed-customers", "6000", "--random-seed", "9"]) as server:
+        env = cli_env(server, tmp_path / "work")
+        with threedcart.Store(**store_kwargs(server)) as store:
+            ids = sorted(c.customer_id for c in store.customers.iter())
+            killed_after: list[float] = []
+            for round_ in range(5):
+                proc = subprocess.Popen(
+                    [*CLI, "customers", "mirror", "--lag", str(LAG), "--reconcile", "--into", into],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                delay = rng.uniform(0.6, 3.0)
+                try:
+                    proc.wait(delay)
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait(10)
+                    killed_after.append(round(delay, 2))
+                for n in range(rng.randint(5, 40)):
+                    store.customers.update(rng.choice(ids), {"BillingCity": f"R{round_}-{n}"})
+                store.customers.create(_customer(round_))
+                store.customers.delete(ids.pop(rng.randrange(len(ids))))
+            assert killed_after, "no run was killed: raise the customers or shorten the delays"
+            time.sleep(SETTLE)
+            final = cli_mirror(env, "--into", into, "--reconcile")
+            assert final.returncode == 0, final.stderr
+            assert "inserted" in final.stdout and "deleted" in final.stdout
+            assert_exact(into, store)
+            print(f"killed after {killed_after} s: {final.stdout.strip()}")
+
+
+def test_cli_prints_counts_and_refuses_a_window_it_cannot_prove(tmp_path: Path) -> None:
+    """Exit 1 and the watermark in the destination unchanged when the store's clock is not sane."""
+    db, into, work = tmp_path / "store.sqlite", f"duckdb:///{tmp_path}/m.duckdb", tmp_path / "work"
+    with MockServer(["--db", str(db), "--seed-customers", "50"]) as server:
+        env = cli_env(server, work)
+        first = cli_mirror(env, "--into", into)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.startswith("mirrored 50 customers into " + into)
+        assert "inserted 50, updated 0, deleted 0" in first.stdout
+        again = cli_mirror(env, "--into", into, "--soft-delete")
+        assert again.returncode == 0 and "marked deleted 0" in again.stdout, again.stderr
+    watermark = _stored_watermark(into, tmp_path / "fresh1")
+    assert watermark is not None
+    with MockServer(["--db", str(db), "--clock-start", "2099-01-01T00:00:00Z"]) as server:
+        refused = cli_mirror(cli_env(server, work), "--into", into)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("error: mirror refused: the store's clock"), refused.stderr
+        assert "the watermark stays at" in refused.stderr
+    assert _stored_watermark(into, tmp_path / "fresh2") == watermark
+
+
+def test_cli_without_the_extra_says_how_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['dlt'] = None; sys.argv = ['threedcart', 'customers', 'mirror']\n"
+        "from threedcart._cli import main; main()"
+    )
+    env = {**os.environ, "THREEDCART_SECURE_URL": "https://s", "THREEDCART_PRIVATE_KEY": "k"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "THREEDCART_TOKEN": "t"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: mirror needs the mirror extra (dlt is missing): pip install 'threedcart[mirror]'"
+    ]
+
+
+def test_cli_hides_the_password_of_the_url(tmp_path: Path) -> None:
+    with MockServer() as server:
+        result = cli_mirror(cli_env(server, tmp_path), "--into", "postgresql://u:s3cr3t-pw@127.0.0.1:1/db")
+    assert result.returncode == 1
+    assert "s3cr3t-pw" not in result.stderr + result.stdout
+    assert result.stderr.startswith("error: mirror failed: ")
+
+
+@pytest.mark.slow
+def test_a_field_the_spec_adds_becomes_a_column_that_fills(tmp_path: Path) -> None:
+    """The mock on a spec with three added fields (an integer, an array, an object) over the same
+    database: the next run adds the columns and fills them for the customers updated; `--full`
+    fills them everywhere. Arrays and objects are JSON columns."""
+    spec = copy.deepcopy(SPEC)
+    properties = spec["components"]["schemas"]["Customer"]["properties"]
+    added = {
+        "XTestPoints": {"type": "integer", "format": "int32", "nullable": True},
+        "XTestTags": {"type": "array", "items": {"type": "string"}, "nullable": True},
+        "XTestPrefs": {
+            "type": "object",
+            "nullable": True,
+            "properties": {"XTestChannel": {"type": "string"}, "XTestEvery": {"type": "integer"}},
+        },
+    }
+    properties.update(added)
+    for name in ("CustomerUpdate", "CustomerUpdateItem", "CustomerCreate"):
+        schema = spec["components"]["schemas"].get(name)
+        if schema is not None and "properties" in schema:
+            schema["properties"].update(copy.deepcopy(added))
+    grown = tmp_path / "customers.yaml"
+    grown.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    db, into, work = tmp_path / "store.sqlite", f"duckdb:///{tmp_path}/m.duckdb", tmp_path / "work"
+    with MockServer(["--db", str(db), "--seed-customers", "30"]) as server:
+        with threedcart.Store(**store_kwargs(server)) as store:
+            assert mirror.run(store, into, lag=LAG, pipelines_dir=work).inserted == 30
+    os.environ["THREEDCART_SPEC"] = str(grown)
+    try:
+        server = MockServer(["--db", str(db)]).start()
+    finally:
+        del os.environ["THREEDCART_SPEC"]
+    try:
+        with threedcart.Store(**store_kwargs(server)) as store:
+            some = sorted(store_customers(store))[:3]
+            values = {
+                "XTestPoints": 7,
+                "XTestTags": ["a", "b"],
+                "XTestPrefs": {"XTestChannel": "sms", "XTestEvery": 2},
+            }
+            with httpx.Client(base_url=server.url + API, headers=server.headers) as raw:
+                for key in some:
+                    assert raw.put(f"/Customers/{key}", json=values).status_code == 200
+            time.sleep(SETTLE)
+            result = mirror.run(store, into, lag=LAG, pipelines_dir=work)
+            assert (result.inserted, result.updated) == (0, 3)
+            rows = table(into)
+            for key in some:
+                assert rows[key]["x_test_points"] == 7
+                assert json.loads(rows[key]["x_test_tags"]) == ["a", "b"]
+                assert json.loads(rows[key]["x_test_prefs"]) == values["XTestPrefs"]
+            with duckdb.connect(f"{tmp_path}/m.duckdb", read_only=True) as con:
+                types = dict(
+                    con.execute(
+                        "SELECT column_name, data_type FROM information_schema.columns "
+                        "WHERE table_name = 'customers' AND table_schema = 'threedcart'"
+                    ).fetchall()
+                )
+            assert (types["x_test_points"], types["x_test_tags"], types["x_test_prefs"]) == (
+                "BIGINT",
+                "JSON",
+                "JSON",
+            )
+            full = mirror.run(store, into, lag=LAG, pipelines_dir=work, full=True)
+            assert (full.inserted, full.updated) == (0, 30)
+            assert_exact(into, store)
+    finally:
+        server.stop()
