@@ -296,4 +296,4 @@ contract-check: $(VENV_STAMP)
 	fi
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(NODE_DIR)/out $(DOCS_HTML) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(NODE_DIR)/out $(DOCS_HTML) dist .pytest_cache .mypy_cache .ruff_cache
