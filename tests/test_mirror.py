@@ -342,41 +342,52 @@ def test_exact_after_a_concurrent_writer(into: str, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_killed_runs_then_one_run_is_exact(into: str, tmp_path: Path) -> None:
-    """`threedcart customers mirror` killed with SIGKILL at random points, 5 times (the store changing
-    in between), then one run: the table equals the store."""
+    """`threedcart customers mirror --full --reconcile` killed with SIGKILL at random points until 5
+    runs died (the store changing in between: updates, a create, a delete), then one run: the table
+    equals the store. `--full` makes each killed run read, load and commit the whole store, so the
+    kill points fall in every phase (start-up, reading, dlt's normalize and load, the reconciliation)."""
     seed = int(os.environ.get("MIRROR_KILL_SEED", "0")) or random.randrange(1 << 30)
     rng = random.Random(seed)
     print(f"kill points seeded with {seed} (MIRROR_KILL_SEED={seed} repeats them)")
-    with MockServer(["--seed-customers", "6000", "--random-seed", "9"]) as server:
+    with MockServer(["--seed-customers", "3000", "--random-seed", "9"]) as server:
         env = cli_env(server, tmp_path / "work")
         with threedcart.Store(**store_kwargs(server)) as store:
             ids = sorted(c.customer_id for c in store.customers.iter())
+            started = time.monotonic()
+            baseline = cli_mirror(env, "--full", "--reconcile", "--into", into)
+            assert baseline.returncode == 0, baseline.stderr
+            duration = time.monotonic() - started  # of a whole run: the kill points fall within it
             killed_after: list[float] = []
-            for round_ in range(5):
+            finished = 0
+            while len(killed_after) < 5:
+                assert finished < 10, f"runs ended before their kill point {finished} times: {killed_after}"
                 proc = subprocess.Popen(
-                    [*CLI, "customers", "mirror", "--lag", str(LAG), "--reconcile", "--into", into],
+                    [*CLI, "customers", "mirror", "--lag", str(LAG), "--full", "--reconcile", "--into", into],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                delay = rng.uniform(0.6, 3.0)
+                delay = rng.uniform(0.2, 0.95) * duration
                 try:
                     proc.wait(delay)
+                    finished += 1
                 except subprocess.TimeoutExpired:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(10)
                     killed_after.append(round(delay, 2))
                 for n in range(rng.randint(5, 40)):
-                    store.customers.update(rng.choice(ids), {"BillingCity": f"R{round_}-{n}"})
-                store.customers.create(_customer(round_))
+                    store.customers.update(rng.choice(ids), {"BillingCity": f"R{len(killed_after)}-{n}"})
+                store.customers.create(_customer(len(killed_after) + 100 * finished))
                 store.customers.delete(ids.pop(rng.randrange(len(ids))))
-            assert killed_after, "no run was killed: raise the customers or shorten the delays"
             time.sleep(SETTLE)
             final = cli_mirror(env, "--into", into, "--reconcile")
             assert final.returncode == 0, final.stderr
             assert "inserted" in final.stdout and "deleted" in final.stdout
             assert_exact(into, store)
-            print(f"killed after {killed_after} s: {final.stdout.strip()}")
+            print(
+                f"runs of {duration:.1f} s killed after {killed_after} s ({finished} finished first): "
+                + final.stdout.strip()
+            )
 
 
 def test_cli_prints_counts_and_refuses_a_window_it_cannot_prove(tmp_path: Path) -> None:
