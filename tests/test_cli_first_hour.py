@@ -374,3 +374,26 @@ def test_a_security_warning_is_one_line_not_a_python_warning_too() -> None:
         "threedcart: http://api.example.invalid:9 is plain http://: credentials travel unencrypted"
     ]
     assert "UserWarning" not in done.stderr and "Store.from_env" not in done.stderr
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_export_takes_columns_too(store: MockServer, tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"emails.{suffix}"
+    done = subprocess.run(
+        [CLI, "customers", "export", "-o", str(target), "--columns", "CustomerID,Email"],
+        capture_output=True,
+        text=True,
+        env=_env(store),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    with threedcart.Store(**store_kwargs(store)) as client:  # type: ignore[arg-type]
+        expected = {c.customer_id: c.email for c in client.customers.iter()}
+    if suffix == "csv":
+        rows = list(csv.DictReader(target.open(newline="")))
+        assert list(rows[0]) == ["CustomerID", "Email"]
+        assert {int(r["CustomerID"]): r["Email"] for r in rows} == expected
+    else:
+        items = [json.loads(line) for line in target.read_text().splitlines()]
+        assert all(list(item) == ["CustomerID", "Email"] for item in items)
+        assert {i["CustomerID"]: i["Email"] for i in items} == expected

@@ -95,6 +95,14 @@ class Format(StrEnum):
 
 
 FileFormat = ImportFormat
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Fields to show, comma-separated API names in the order wanted, in every format (default: "
+        "a table of what fits the terminal, every field in the other formats).",
+    ),
+]
 
 
 class BlanksChoice(StrEnum):
@@ -563,14 +571,7 @@ def list_cmd(
     limit: Annotated[int, typer.Option(min=1, max=500, help="Page size (1..500).")] = 20,
     offset: Annotated[int, typer.Option(min=1, help="1-based start position.")] = 1,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    columns: Annotated[
-        str | None,
-        typer.Option(
-            "--columns",
-            help="Fields to show, comma-separated API names, in every format (default: a table of "
-            "what fits the terminal, every field in the other formats).",
-        ),
-    ] = None,
+    columns: ColumnsOpt = None,
     raw_csv: RawCsvOpt = False,
     *,
     filters: Filters,
@@ -678,17 +679,26 @@ def _write_stream(
     advance: Callable[[], None],
     *,
     raw_csv: bool = False,
+    columns: tuple[str, ...] | None = None,
 ) -> int:
+    """Write `customers` (only `columns`, in their order, when given); returns how many."""
+    names = list(columns or FIELD_NAMES)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for c in customers:
+            row = _row(c)
+            yield row if columns is None else {name: row[name] for name in names if name in row}
+
     n = 0
     if fmt is FileFormat.csv:
-        writer = _csv_writer(stream)
-        for c in customers:
-            writer.writerow(csv_row(_row(c), raw=raw_csv))
+        writer = _csv_writer(stream, names)
+        for row in rows():
+            writer.writerow(csv_row(row, raw=raw_csv))
             n += 1
             advance()
     else:
-        for c in customers:
-            stream.write(json_line(_row(c)))
+        for row in rows():
+            stream.write(json_line(row))
             stream.write("\n")
             n += 1
             advance()
@@ -783,6 +793,7 @@ def _export(
     concurrency: int,
     label: str,
     raw_csv: bool,
+    columns: tuple[str, ...] | None = None,
 ) -> int:
     """Export, then check the number of customers against the store's counts before and after
     (`export_problem`): an export that cannot be complete never replaces `output`; it is kept
@@ -810,6 +821,7 @@ def _export(
             fmt,
             advance,
             raw_csv=raw_csv,
+            columns=columns,
         )
         after, end = _counted(store, filters)
         if export_needs_changes(n, total, after):
@@ -842,6 +854,7 @@ def export_cmd(
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
     raw_csv: RawCsvOpt = False,
+    columns: ColumnsOpt = None,
     *,
     filters: Filters,
 ) -> None:
@@ -854,7 +867,9 @@ def export_cmd(
     Example: threedcart customers export --output customers.jsonl --concurrency 4
     """
     with _errors(), _store(ctx) as store:
-        _export(store, filters, output, _format_of(output, fmt), concurrency, "export", raw_csv)
+        _export(
+            store, filters, output, _format_of(output, fmt), concurrency, "export", raw_csv, _columns(columns)
+        )
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
