@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import dlt
+from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import SqlClientNotAvailable
 from dlt.common.pipeline import LoadInfo
 from dlt.common.schema.typing import TColumnSchema
@@ -26,6 +27,7 @@ from ._plan import (
     DATASET,
     DEFAULT_INTO,
     DELETED_AT,
+    FILE_FORMATS,
     ID_FIELD,
     PIPELINE,
     TABLE,
@@ -306,6 +308,7 @@ def run(
     pipelines_dir: str | os.PathLike[str] | None = None,
     pipeline: dlt.Pipeline | None = None,
     on_loaded: Callable[[MirrorResult], None] | None = None,
+    loader_file_format: TLoaderFileFormat | None = None,
 ) -> MirrorResult:
     """Mirror the store's customers into `destination` (a URL, see `pipeline_for`) and return what
     changed: one table `customers`, each customer at its latest version, keyed by CustomerID.
@@ -329,7 +332,11 @@ def run(
     resource = customers(
         store, lag=lag, concurrency=concurrency, max_clock_skew=max_clock_skew, full=full, outcome=outcome
     )
-    loads.append(pipeline.run(resource))
+    if loader_file_format is None:
+        loader_file_format = cast(
+            "TLoaderFileFormat | None", FILE_FORMATS.get(pipeline.destination.destination_name)
+        )
+    loads.append(pipeline.run(resource, loader_file_format=loader_file_format))
     after = _count(pipeline)
     inserted = None if before is None or after is None else after - before
     updated = None if inserted is None else max(outcome.read - inserted, 0)
