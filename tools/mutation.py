@@ -169,6 +169,7 @@ GROUPS = (
             "test_mock_realism.py",
             "test_mock_sandbox.py",
             "test_mock_spec_driven.py",
+            "test_mock_filters_everywhere.py",
         ),
         90.0,
     ),
