@@ -29,6 +29,7 @@ ORDER = (
     "ratelimit",
     "chaos",
     "shared_ratelimit",
+    "mirror",
 )
 FILES = {"mock": "mock_throughput"}
 
@@ -180,6 +181,56 @@ def _rows() -> list[tuple[str, str, str, str]]:
                     "",
                 )
             )
+    if r := _load("mirror"):
+        rows += _mirror_rows(r)
+    return rows
+
+
+def _mirror_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """10. the mirror (benchmarks/bench_mirror.py)."""
+    rows = []
+    n = f"{r['customers'] // 1000}k"
+    if lim := r.get("rate_limited"):
+        s = lim["seconds"]
+        ok = max(lim["duckdb_over_export"], lim["postgres_over_export"]) <= 1.2
+        rows.append(
+            (
+                f"10. first mirror of {n}, rate limit on ({lim['latency_ms']} ms), / export",
+                f"DuckDB {lim['duckdb_over_export']}, PostgreSQL {lim['postgres_over_export']} "
+                f"({s['duckdb']} s, {s['postgres']} s vs {s['export']} s)",
+                "≤ 1.2",
+                _verdict(ok),
+            )
+        )
+    u = r["unlimited"]
+    s = u["seconds"]
+    rows.append(
+        (
+            f"10. first mirror of {n}, no rate limit, / export",
+            f"DuckDB {u['duckdb_over_export']}, PostgreSQL {u['postgres_over_export']} "
+            f"({s['duckdb']} s, {s['postgres']} s vs {s['export']} s)",
+            "(the loader's own cost)",
+            "",
+        )
+    )
+    inc = r["incremental_1000_changed_seconds"]
+    rows.append(
+        (
+            f"10. incremental mirror, 1,000 of {n} changed",
+            f"DuckDB {inc['duckdb']} s, PostgreSQL {inc['postgres']} s",
+            "",
+            "",
+        )
+    )
+    if m := r.get("memory"):
+        rows.append(
+            (
+                f"10. mirror peak memory at {m['customers']:,} (CLI, DuckDB)",
+                f"{m['peak_rss_mb']} MB ({m['seconds']} s)",
+                "< 300 MB",
+                _verdict(m["peak_rss_mb"] < 300),
+            )
+        )
     return rows
 
 
