@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -47,7 +48,10 @@ def cli(*args: str, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> subproce
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.iterdir():
-        old.unlink()
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
     step(f"Starting the local mock store with {CUSTOMERS:,} customers")
     # errors without bodies, as the real service sends some of them
     with MockServer(["--seed-customers", str(CUSTOMERS), "--random-seed", "42", "--bodiless-errors"]) as mock:
@@ -100,11 +104,58 @@ def main() -> int:
         if synced != CHANGES:
             raise SystemExit("the second sync did not pick up exactly the changed customers")
 
+        mirror_tour(env)
+
     step("Done. The files:")
     for path in sorted(OUT.iterdir()):
         print(f"  {shown(path)}  ({path.stat().st_size:,} bytes)")
     print("The mock is stopped.")
     return 0
+
+
+def mirror_tour(env: dict[str, str]) -> None:
+    """`customers mirror` into DuckDB: a first run, a change and a delete, a reconciling run, a query."""
+    database = OUT / "customers.duckdb"
+    into = f"duckdb:///{shown(database)}"
+    env = {**env, "THREEDCART_MIRROR_DIR": str(OUT / "mirror-work")}  # dlt's local folder
+
+    step("Mirror into DuckDB: the first run loads every customer, and the watermark with them")
+    cli("customers", "mirror", "--into", into, env=env)
+
+    step("A change and a delete in the store")
+    with (OUT / "customers.jsonl").open() as exported:
+        first, second = (json.loads(exported.readline())["CustomerID"] for _ in range(2))
+    change = OUT / "change.json"
+    change.write_text(json.dumps({"BillingCity": "Key West", "Comments": "changed after the first mirror"}))
+    cli("customers", "update", str(first), str(change), env=env)
+    cli("customers", "delete", str(second), "--yes", env=env)
+
+    step("Mirror again with --reconcile: the change is updated, the deleted customer removed")
+    time.sleep(2.5)  # the window closes 2 s in the past (the lag)
+    result = cli("customers", "mirror", "--into", into, "--reconcile", env=env)
+    if "inserted 0, updated 1, deleted 1" not in result.stdout:
+        raise SystemExit("the reconciling mirror did not report exactly one update and one delete")
+
+    step("The table, queried with DuckDB")
+    import duckdb  # the mirror extra's
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        query = (
+            "SELECT customer_id, email, billing_city, comments FROM threedcart.customers "
+            f"WHERE customer_id IN ({first}, {second})"
+        )
+        print(f"D {query};")
+        for row in con.execute(query).fetchall():
+            print(f"  {row}")
+        query = (
+            "SELECT billing_state, count(*) AS n FROM threedcart.customers "
+            "WHERE billing_state <> '' GROUP BY 1 ORDER BY n DESC LIMIT 3"
+        )
+        print(f"D {query};")
+        for row in con.execute(query).fetchall():
+            print(f"  {row}")
+        total = con.execute("SELECT count(*) FROM threedcart.customers").fetchone()
+        print(f"{total[0] if total else 0:,} rows: the store's customers, each at its latest version")
 
 
 if __name__ == "__main__":
