@@ -248,8 +248,9 @@ def test_changes_deletes_and_a_recreated_customer(into: str, tmp_path: Path) -> 
             def run(**options: Any) -> mirror.MirrorResult:
                 return mirror.run(store, into, lag=LAG, max_clock_skew=None, pipelines_dir=work, **options)
 
-            first = run()
+            first = run(chunk=50)  # three loads, each read while the one before loads
             assert first.complete and (first.inserted, first.updated, first.deleted) == (120, 0, 0)
+            assert len(first.loads) == 3
             assert first.rows == 120
             assert_exact(into, store)
 
@@ -327,7 +328,9 @@ def test_exact_after_a_concurrent_writer(into: str, tmp_path: Path) -> None:
             thread.start()
             try:
                 for reconcile in (False, True, False):
-                    result = mirror.run(store, into, lag=LAG, pipelines_dir=work, reconcile=reconcile)
+                    result = mirror.run(
+                        store, into, lag=LAG, pipelines_dir=work, reconcile=reconcile, chunk=150
+                    )
                     assert result.complete, result.sync.reason
                     time.sleep(0.3)
             finally:

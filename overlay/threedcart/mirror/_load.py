@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any, cast
 
 import dlt
@@ -22,6 +24,7 @@ from dlt.extract.resource import DltResource
 
 from .._client import Store
 from .._constants import MAX_PAGE_SIZE
+from .._customers import SyncRun
 from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, SyncWindow, parse_watermark
 from ._plan import (
     DATASET,
@@ -40,6 +43,10 @@ logger = logging.getLogger("threedcart.mirror")
 
 BATCH = MAX_PAGE_SIZE
 """Customers handed to dlt at once (one list per page read): dlt's extract takes lists much faster."""
+CHUNK = 20_000
+"""Customers per load of `run()`: dlt normalises and loads one chunk while the next is read."""
+QUEUED_BATCHES = 16
+"""Batches (of up to 500 customers) read ahead of the load: the memory a mirror holds besides dlt's."""
 DELETE_BATCH = 1000
 """Ids per DELETE or UPDATE statement of a reconciliation."""
 
@@ -70,6 +77,65 @@ def _same_store(a: str, b: str) -> bool:
     return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
 
 
+@dataclass
+class _Sync:
+    """How a mirror reads the store: the sync run from the watermark in the resource's state, and
+    the state after it."""
+
+    store: Store
+    lag: float
+    concurrency: int
+    max_clock_skew: float | None
+    page_size: int
+    full: bool
+    outcome: SyncOutcome
+
+    def start(self, state: MutableMapping[str, Any]) -> SyncRun:
+        mirrored = state.get("secure_url")
+        if isinstance(mirrored, str) and not _same_store(mirrored, self.store.secure_url):
+            raise MirrorError(
+                f"this dataset mirrors {mirrored}, not {self.store.secure_url}: "
+                "give each store its own dataset"
+            )
+        stored = state.get("next_since")
+        since = None
+        if isinstance(stored, str) and not self.full:
+            since = parse_watermark(stored, self.store.store_tz)
+        skew = state.get("clock_skew")
+        self.outcome.since = since
+        return self.store.customers.sync(
+            since,
+            lag=self.lag,
+            page_size=self.page_size,
+            concurrency=self.concurrency,
+            max_clock_skew=self.max_clock_skew,
+            last_clock_skew=timedelta(seconds=skew) if isinstance(skew, int | float) else None,
+        )
+
+    def finish(self, state: MutableMapping[str, Any], run: SyncRun) -> None:
+        result = self.outcome
+        result.complete, result.reason = run.complete, run.reason
+        result.window, result.next_since, result.passes = run.window, run.next_since, run.passes
+        if run.complete and run.next_since is not None:
+            # only now, and only in the state that is loaded with the last of these rows
+            state["next_since"] = run.next_since.isoformat()
+            state["clock_skew"] = None if run.clock_skew is None else run.clock_skew.total_seconds()
+            state["secure_url"] = self.store.secure_url
+        elif run.complete is False:
+            logger.warning("mirror: %s; the watermark stays", run.reason)
+
+
+def _resource(rows: Iterator[list[dict[str, Any]]]) -> DltResource:
+    return dlt.resource(
+        rows,
+        name=TABLE,
+        write_disposition="merge",
+        primary_key=ID_FIELD,
+        columns=cast("dict[str, TColumnSchema]", column_hints()),
+        max_table_nesting=0,
+    )
+
+
 def customers(
     store: Store,
     *,
@@ -95,26 +161,11 @@ def customers(
         pipeline.run(threedcart.mirror.customers(store))
     """
     result = outcome if outcome is not None else SyncOutcome()
+    sync = _Sync(store, lag, concurrency, max_clock_skew, page_size, full, result)
 
     def rows() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state(TABLE)
-        mirrored = state.get("secure_url")
-        if isinstance(mirrored, str) and not _same_store(mirrored, store.secure_url):
-            raise MirrorError(
-                f"this dataset mirrors {mirrored}, not {store.secure_url}: give each store its own dataset"
-            )
-        stored = state.get("next_since")
-        since = parse_watermark(stored, store.store_tz) if isinstance(stored, str) and not full else None
-        skew = state.get("clock_skew")
-        result.since = since
-        run = store.customers.sync(
-            since,
-            lag=lag,
-            page_size=page_size,
-            concurrency=concurrency,
-            max_clock_skew=max_clock_skew,
-            last_clock_skew=timedelta(seconds=skew) if isinstance(skew, int | float) else None,
-        )
+        run = sync.start(state)
         batch: list[dict[str, Any]] = []
         for customer in run:
             batch.append(customer.to_dict())
@@ -125,24 +176,100 @@ def customers(
         if batch:
             result.read += len(batch)
             yield batch
-        result.complete, result.reason = run.complete, run.reason
-        result.window, result.next_since, result.passes = run.window, run.next_since, run.passes
-        if run.complete and run.next_since is not None:
-            # only now, and only in the state that is loaded with these rows
-            state["next_since"] = run.next_since.isoformat()
-            state["clock_skew"] = None if run.clock_skew is None else run.clock_skew.total_seconds()
-            state["secure_url"] = store.secure_url
-        elif run.complete is False:
-            logger.warning("mirror: %s; the watermark stays", run.reason)
+        sync.finish(state, run)
 
-    return dlt.resource(
-        rows(),
-        name=TABLE,
-        write_disposition="merge",
-        primary_key=ID_FIELD,
-        columns=cast("dict[str, TColumnSchema]", column_hints()),
-        max_table_nesting=0,
-    )
+    return _resource(rows())
+
+
+_END = object()
+
+
+class _Feed:
+    """A sync run read in a thread of its own, a batch at a time, into a bounded queue: the loads
+    of `run()` take their rows from it while the next ones are read (dlt normalises and loads one
+    chunk while the store, rate-limited, answers the pages of the next)."""
+
+    def __init__(self, run: SyncRun, batch: int = BATCH, queued: int = QUEUED_BATCHES) -> None:
+        self.run = run
+        self._batch = batch
+        self.finished = False
+        self._queue: Queue[object] = Queue(maxsize=queued)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="threedcart-mirror-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        try:
+            batch: list[dict[str, Any]] = []
+            for customer in self.run:
+                batch.append(customer.to_dict())
+                if len(batch) >= self._batch:
+                    if not self._put(batch):
+                        return  # closed: leaving the loop abandons the run's pages
+                    batch = []
+            if batch and not self._put(batch):
+                return
+            self._put(_END)
+        except BaseException as exc:  # handed to the loading thread, which raises it
+            self._put(exc)
+
+    def batches(self, limit: int) -> Iterator[list[dict[str, Any]]]:
+        """Batches up to about `limit` customers, or up to the end of the run (`finished`)."""
+        taken = 0
+        while taken < limit:
+            item = self._queue.get()
+            if item is _END:
+                self.finished = True
+                return
+            if isinstance(item, BaseException):
+                raise item
+            batch = cast("list[dict[str, Any]]", item)
+            taken += len(batch)
+            yield batch
+
+    def close(self) -> None:
+        """Stop reading (the run ended, or a load failed): the reader leaves the run."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _load_in_chunks(
+    pipeline: dlt.Pipeline, sync: _Sync, options: dict[str, Any], chunk: int
+) -> list[LoadInfo]:
+    """The sync run in loads of about `chunk` customers, each read while the one before loads; the
+    watermark is in the state of the last load only (a run killed between two loads reads the
+    window again, and its rows are merged again)."""
+    feed: _Feed | None = None
+    loads: list[LoadInfo] = []
+
+    def rows() -> Iterator[list[dict[str, Any]]]:
+        nonlocal feed
+        state = dlt.current.resource_state(TABLE)
+        if feed is None:
+            feed = _Feed(sync.start(state), batch=min(BATCH, chunk))
+        for batch in feed.batches(chunk):
+            sync.outcome.read += len(batch)
+            yield batch
+        if feed.finished:
+            sync.finish(state, feed.run)
+
+    try:
+        while True:
+            loads.append(pipeline.run(_resource(rows()), **options))
+            if feed is None or feed.finished:
+                return loads
+    finally:
+        if feed is not None:
+            feed.close()
 
 
 @dataclass
@@ -309,6 +436,7 @@ def run(
     pipeline: dlt.Pipeline | None = None,
     on_loaded: Callable[[MirrorResult], None] | None = None,
     loader_file_format: TLoaderFileFormat | None = None,
+    chunk: int = CHUNK,
 ) -> MirrorResult:
     """Mirror the store's customers into `destination` (a URL, see `pipeline_for`) and return what
     changed: one table `customers`, each customer at its latest version, keyed by CustomerID.
@@ -320,6 +448,9 @@ def run(
     column in every row). With `reconcile`, every CustomerID of the store is read afterwards and
     the rows of customers that no longer exist are deleted, or with `soft_delete` marked in
     `_deleted_at`. Inserted and updated are counted from the table's rows before and after the load.
+    `loader_file_format`: dlt's load files (default: `FILE_FORMATS` of the destination, else dlt's
+    choice). The rows go in loads of about `chunk` customers, each read while the one before is
+    loaded (a rate-limited store keeps answering meanwhile); the watermark moves with the last.
     """
     pipeline = pipeline or pipeline_for(destination, dataset=dataset, pipelines_dir=pipelines_dir)
     pipeline.sync_destination()
@@ -329,14 +460,10 @@ def run(
         loads.append(pipeline.run())
     before = _count(pipeline)
     outcome = SyncOutcome()
-    resource = customers(
-        store, lag=lag, concurrency=concurrency, max_clock_skew=max_clock_skew, full=full, outcome=outcome
-    )
-    if loader_file_format is None:
-        loader_file_format = cast(
-            "TLoaderFileFormat | None", FILE_FORMATS.get(pipeline.destination.destination_name)
-        )
-    loads.append(pipeline.run(resource, loader_file_format=loader_file_format))
+    sync = _Sync(store, lag, concurrency, max_clock_skew, MAX_PAGE_SIZE, full, outcome)
+    file_format = loader_file_format or FILE_FORMATS.get(pipeline.destination.destination_name)
+    options: dict[str, Any] = {} if file_format is None else {"loader_file_format": file_format}
+    loads += _load_in_chunks(pipeline, sync, options, chunk)
     after = _count(pipeline)
     inserted = None if before is None or after is None else after - before
     updated = None if inserted is None else max(outcome.read - inserted, 0)
