@@ -1560,3 +1560,215 @@ def test_a_page_workers_failure_is_raised_by_its_result() -> None:
         assert caught.value is failure
     finally:
         pages.close()
+
+
+# --- rules of synthetic schemas: allOf, OpenAPI 3.1 type lists, arrays, objects --------------------
+def test_an_allof_rule_merges_the_properties_and_required_of_every_member() -> None:
+    schema = {
+        "allOf": [
+            {"type": "object", "properties": {"XTestA": {"type": "string"}}, "required": ["XTestA"]},
+            {"properties": {"XTestB": {"type": "integer"}}, "required": ["XTestB"]},
+        ],
+        "properties": {"XTestC": {"type": "boolean"}},
+        "required": ["XTestC"],
+        "nullable": True,
+        "additionalProperties": False,
+    }
+    rule = _rows._rule("XTestAddress", schema)
+    assert rule == FieldRule(
+        "XTestAddress",
+        dict,
+        nullable=True,
+        properties=(FieldRule("XTestA", str), FieldRule("XTestB", int), FieldRule("XTestC", bool)),
+        required=("XTestA", "XTestB", "XTestC"),
+        closed=True,
+    )
+    assert rule.problem({}) == "XTestAddress is missing XTestA, XTestB, XTestC"
+    whole = {"XTestA": "a", "XTestB": 1, "XTestC": True}
+    assert rule.problem(whole) is None and rule.problem(None) is None
+    assert rule.problem({**whole, "XTestB": "1"}) == "XTestAddress.XTestB must be an integer, not a string"
+    assert rule.problem({**whole, "XTestD": 1, "XTestE": 2}) == (
+        "XTestAddress has unknown field(s) XTestD, XTestE"
+    )
+
+
+def test_an_allof_member_alone_gives_its_own_properties() -> None:
+    member = {"type": "object", "properties": {"XTestA": {"type": "string"}}, "required": ["XTestA"]}
+    rule = _rows._rule("XTestBox", {"allOf": [member]})
+    assert rule == FieldRule("XTestBox", dict, properties=(FieldRule("XTestA", str),), required=("XTestA",))
+    assert rule.problem({"XTestZ": 1}) == "XTestBox is missing XTestA"  # open: only the missing one
+
+
+@pytest.mark.parametrize(
+    ("declared", "kind", "nullable"),
+    [
+        (["string", "null"], str, True),
+        (["null", "integer"], int, True),
+        (["number"], float, False),
+        (["null"], object, True),
+        ("XTestNoSuchType", object, False),
+    ],
+)
+def test_openapi_31_type_lists_give_the_kind_and_nullability(
+    declared: object, kind: type, nullable: bool
+) -> None:
+    rule = _rows._rule("XTestField", {"type": declared})
+    assert (rule.kind, rule.nullable) == (kind, nullable)
+
+
+def test_a_schema_without_a_type_accepts_any_json() -> None:
+    rule = _rows._rule("XTestAny", {"description": "anything"})
+    assert rule == FieldRule("XTestAny", object)
+    assert [rule.problem(v) for v in ("x", 1, [1], {"a": 1}, True)] == [None] * 5
+    assert rule.problem(None) == "XTestAny must not be null"
+    assert rule.parse(' {"a": [1]} ') == {"a": [1]}
+    with pytest.raises(ValueError, match=r"^XTestAny must be JSON, not '\{a'$"):
+        rule.parse("{a")
+
+
+def test_an_array_rule_has_its_item_rule_and_bounds() -> None:
+    schema = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "string", "maxLength": 2}}
+    rule = _rows._rule("XTestTags", schema)
+    assert rule == FieldRule(
+        "XTestTags", list, min_items=2, max_items=3, items=FieldRule("XTestTags", str, max_length=2)
+    )
+    assert rule.problem(["a"]) == "XTestTags must have at least 2 item(s), not 1"
+    assert rule.problem(["a", "b"]) is None and rule.problem(("a", "b", "c")) is None
+    assert rule.problem(["a", "b", "c", "d"]) == "XTestTags must have at most 3 item(s), not 4"
+    assert rule.problem(["a", "abc"]) == "XTestTags[1] is longer than 2 characters (3)"
+
+
+def test_a_deprecated_schema_makes_a_deprecated_rule() -> None:
+    assert _rows._rule("XTestOld", {"type": "string", "deprecated": True}).deprecated is True
+    assert _rows._rule("XTestNew", {"type": "string"}).deprecated is False
+
+
+def test_an_open_object_rule_takes_unknown_properties() -> None:
+    schema = {"type": "object", "properties": {"XTestA": {"type": "integer"}}}
+    for extra in ({}, {"additionalProperties": True}, {"additionalProperties": {"type": "string"}}):
+        rule = _rows._rule("XTestBag", {**schema, **extra})
+        assert rule.closed is False and rule.problem({"XTestA": 1, "XTestQ": "x"}) is None
+
+
+def test_a_json_object_cell_that_is_not_json_names_what_it_must_be() -> None:
+    rule = _rows._rule("XTestBag", {"type": "object"})
+    with pytest.raises(ValueError, match=r"^XTestBag must be a JSON object, not '\[1'$"):
+        rule.parse("[1")
+    assert rule.parse('{"k": 1}') == {"k": 1}
+
+
+def test_a_nul_character_anywhere_in_a_string_is_refused() -> None:
+    assert FieldRule("XTestText", str).problem("a\x00b") == "XTestText contains a NUL character"
+    assert FieldRule("XTestText", str).problem("a\\x00b") is None
+
+
+def test_a_deprecated_field_warning_names_every_deprecated_field_at_the_callers_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_rows, "DEPRECATED_FIELDS", frozenset({"Comments", "Email"}))
+    with pytest.warns(DeprecationWarning) as caught:
+        _rows.warn_deprecated({"CustomerID": 1, "Comments": "x", "Email": "a@example.com"})
+    assert [str(w.message) for w in caught] == ["Customer field(s) Comments, Email are deprecated by the API"]
+    assert caught[0].filename == __file__  # this file's line, however deep the SDK raised it
+
+
+def test_a_customer_id_twice_in_a_file_fails_the_later_rows() -> None:
+    result = list(read_rows([b"CustomerID,Comments\n7,a\n8,b\n7,c\n7,d\n"], CSV))
+    assert result[:2] == [
+        ImportRow(2, {ID: 7, "Comments": "a"}, "7"),
+        ImportRow(3, {ID: 8, "Comments": "b"}, "8"),
+    ]
+    assert result[2:] == [
+        RowFailure(4, "7", f"{ID} 7 is also in row 2: a file updates each customer once"),
+        RowFailure(5, "7", f"{ID} 7 is also in row 2: a file updates each customer once"),
+    ]
+
+
+def test_a_stopped_import_accounts_for_every_row() -> None:
+    data = b"CustomerID,Comments\n1,a\n2,b\n3," + b"x" * 300 + b"\n4,d\n5,e\n6,f\n"
+    tally = ImportTally()
+    sendable = tally.sendable(read_rows([data], CSV))
+    sent = [next(sendable)[ID] for _ in range(4)]  # rows 2, 3, 5, 6 (row 4 is refused)
+    assert sent == [1, 2, 4, 5] and tally.rows_read == 5
+    done = BulkResult(updated=[1])
+    done.failed.append(BulkFailure(3, 5, 404, "The Customer record was not found"))
+    stopped = tally.stopped(done, read_rows([data], CSV), "interrupted")
+    assert [(f.row, f.customer_id, f.message) for f in stopped] == [
+        (3, "2", "sent, but the run stopped before its answer (interrupted): check this customer"),
+        (4, "3", "Comments is longer than 255 characters (300)"),
+        (5, "4", "sent, but the run stopped before its answer (interrupted): check this customer"),
+        (6, "5", "The Customer record was not found"),
+        (7, "6", "not sent: the run stopped after 1 updates (interrupted)"),
+    ]
+
+
+def test_an_import_stopped_before_any_answer_reports_every_row() -> None:
+    data = b"CustomerID,Comments\n1,a\n2,b\n"
+    tally = ImportTally()
+    next(tally.sendable(read_rows([data], CSV)))
+    stopped = tally.stopped(None, read_rows([data], CSV), "Ctrl-C")
+    assert [(f.row, f.customer_id, f.message) for f in stopped] == [
+        (2, "1", "sent, but the run stopped before its answer (Ctrl-C): check this customer"),
+        (3, "2", "not sent: the run stopped after 0 updates (Ctrl-C)"),
+    ]
+
+
+def test_a_bulk_failure_scrubs_secrets_from_text_and_keeps_anything_else() -> None:
+    from threedcart import _secrets
+
+    _secrets.register(["XTestSecret-0123456789"])  # as a store registers its credentials
+    assert BulkFailure(0, 1, 400, "refused XTestSecret-0123456789").message == "refused [redacted]"
+    # a dataclass does not check its fields: a service's non-text message is kept as it came
+    assert BulkFailure(0, 1, 400, None).message is None  # type: ignore[arg-type]
+
+
+# --- one CSV row as a customer (customer_from_csv_row), and blank cells ------------------------------
+def test_a_csv_row_becomes_a_customer_with_typed_values() -> None:
+    from threedcart import customer_from_csv_row
+
+    row = {ID: " 7 ", "Enabled": "yes", "TotalStoreCredit": "2.5", "Comments": "'=1+1", "BillingCity": ""}
+    expected = {ID: 7, "Enabled": True, "TotalStoreCredit": 2.5, "Comments": "=1+1"}
+    assert customer_from_csv_row(row) == expected  # the blank city is left out: unchanged
+    assert customer_from_csv_row(row, raw_csv=True) == {**expected, "Comments": "'=1+1"}
+
+
+def test_blank_csv_cells_are_kept_or_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    from threedcart import customer_from_csv_row
+
+    monkeypatch.setitem(_rows.FIELDS, "XTestScore", FieldRule("XTestScore", int, nullable=True))
+    row = {ID: "7", "BillingCity": "", "Enabled": "", "XTestScore": ""}
+    assert customer_from_csv_row(row) == {ID: 7}
+    assert customer_from_csv_row(row, blanks="keep") == {ID: 7}
+    # text is cleared, a nullable field nulled; a boolean cannot be blank and stays unchanged
+    assert customer_from_csv_row(row, blanks="clear") == {ID: 7, "BillingCity": "", "XTestScore": None}
+
+
+def test_a_csv_row_that_cannot_be_read_names_every_problem() -> None:
+    from threedcart import customer_from_csv_row
+
+    row: dict[str | None, str | list[str] | None] = {ID: "x", "Enabld": "1", "Enabled": None, None: ["extra"]}
+    with pytest.raises(ValueError) as caught:
+        customer_from_csv_row(row)
+    assert str(caught.value) == (
+        "the row has more cells than the header; unknown column(s) Enabld (did you mean Enabled?); "
+        "Enabled has no cell (the row is shorter than the header); CustomerID must be an integer, not 'x'"
+    )
+    with pytest.raises(ValueError, match=r"^unknown column\(s\) XTestA, XTestB$"):
+        customer_from_csv_row({ID: "1", "XTestA": "", "XTestB": "", None: []})  # no cells beyond: fine
+
+
+def test_a_csv_row_must_be_a_mapping_and_blanks_keep_or_clear() -> None:
+    from threedcart import customer_from_csv_row
+
+    with pytest.raises(TypeError, match=r"^a CSV row is a mapping of column names to cells, not a list$"):
+        customer_from_csv_row(["7"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^blanks must be 'keep' or 'clear', not 'drop'$"):
+        customer_from_csv_row({ID: "7"}, blanks="drop")  # type: ignore[arg-type]
+
+
+def test_an_import_file_clears_blank_text_cells_when_asked() -> None:
+    data = b"CustomerID,BillingCity,Enabled,Comments\n7,,,'=x\n"
+    assert list(read_rows([data], CSV)) == [ImportRow(2, {ID: 7, "Comments": "=x"}, "7")]
+    assert list(read_rows([data], CSV, blanks="clear", raw_csv=True)) == [
+        ImportRow(2, {ID: 7, "BillingCity": "", "Comments": "'=x"}, "7")
+    ]

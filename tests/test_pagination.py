@@ -701,3 +701,28 @@ def test_an_export_is_checked_against_the_counts_and_the_writes(
     exported: int, before: int, after: int, changed: int, problem: str | None
 ) -> None:
     assert export_problem(exported, before, after, changed) == problem
+
+
+def test_a_cap_below_the_overlap_shrinks_the_overlap_to_one_record() -> None:
+    pager: Pager[int] = Pager(10, key, overlap=3)
+    assert pager.feed(ask(pager, 1), span(1, 2)) == [1, 2]  # the service serves 2 of the 10
+    assert pager.feed(ask(pager, 2), span(2, 3)) == [3]  # read on from the short page's last record
+    assert (pager.cap, pager.overlap, pager.stride) == (2, 1, 1)
+    assert pager.feed(ask(pager, 3), span(3, 4)) == [4]  # pages of 2, one record apart
+    assert pager.feed(ask(pager, 4), page(4)) == []
+    assert pager.done and pager.step_backs == 0
+
+
+def test_a_short_page_after_a_step_back_drops_the_pages_asked_with_it() -> None:
+    pager: Pager[int] = Pager(10, key, concurrency=4)
+    first = pager.requests()
+    pager.feed(COUNT, Answer(200, total=100))
+    assert pager.feed(first[1], span(1, 10)) == list(range(1, 11))
+    assert pager.feed(first[2], span(12, 21)) == []  # does not connect: step back
+    assert pager.epoch == 1
+    again = pager.requests()
+    assert again == [PageRequest(o, 10, 1) for o in (1, 10, 19, 28)]
+    assert pager.feed(again[0], span(1, 4)) == []  # short now: the list shrank; replan from 4
+    assert pager.epoch == 2
+    assert pager.feed(again[1], span(10, 19)) == []  # asked in epoch 1: dropped
+    assert pager.requests() == [PageRequest(4, 10, 2)]

@@ -624,3 +624,38 @@ def test_seal_leaves_the_sealed_error_itself_as_it_is_when_the_chain_comes_back_
     assert errors.seal(error) is error
     assert cause.args == ("cause [redacted]",) and cause.__context__ is error
     assert error.__traceback__ is traceback  # only its chain is sealed
+
+
+# --- the sync window's filters, found in the spec ------------------------------------------------
+def test_the_sync_filters_are_the_specs_last_update_filters(monkeypatch: pytest.MonkeyPatch) -> None:
+    from threedcart import _params
+
+    synthetic = {
+        "xtest_until": {"field": "$lastUpdate", "match": "until"},
+        "xtest_other_since": {"field": "XTestOther", "match": "since"},
+        "xtest_since": {"field": "$lastUpdate", "match": "since"},
+        "xtest_since_too": {"field": "$lastUpdate", "match": "since"},
+    }
+    monkeypatch.setattr(_params, "LIST_FILTERS", synthetic)
+    assert _params._time_filter("since") == "xtest_since"  # the first one the spec declares
+    assert _params._time_filter("until") == "xtest_until"
+    assert _params._time_filter("around") == "(the spec has no $lastUpdate filter with match around)"
+
+
+def test_the_earliest_year_the_api_can_read_is_sent() -> None:
+    assert store_time(date(1000, 1, 1), UTC) == "01/01/1000 00:00:00"
+    assert store_time(datetime(9999, 12, 31, 23, 59, 59), UTC) == "12/31/9999 23:59:59"
+    with pytest.raises(ValueError, match=r"^date: the year 999 cannot be sent"):
+        store_time(date(999, 12, 31), UTC)
+
+
+def test_a_list_filter_takes_a_list_of_anything_its_items_allow() -> None:
+    from threedcart import _params
+
+    assert _params._checked("xtest_ids", [1, "a", None], {"type": "array"}) == [1, "a", None]
+    assert _params._checked("xtest_ids", (1, 2), {"type": "array", "items": {"type": "integer"}}) == [1, 2]
+    with pytest.raises(TypeError, match=r"^xtest_ids must be a list, not str$"):
+        _params._checked("xtest_ids", "1,2", {"type": "array"})
+    assert _params._checked("xtest_any", {"a": 1}, {}) == {"a": 1}  # a schema without a type
+    with pytest.raises(TypeError, match=r"^xtest_flag must be true or false, not int$"):
+        _params._checked("xtest_flag", 1, {"type": "boolean"})

@@ -1781,3 +1781,160 @@ def test_iter_stays_within_concurrency_when_it_steps_back(kind: str) -> None:
     assert got == list(range(1, 10))
     assert calls[:7] == ["count", "1", "3", "5", "1", "3", "5"]  # page 3 did not connect: read again from 1
     assert active[1] == 2
+
+
+# --- warnings point at the caller's line ------------------------------------------------------------
+@pytest.fixture
+def comments_deprecated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec marks Comments deprecated (as a later version of it could)."""
+    from threedcart import _rows
+
+    monkeypatch.setattr(_rows, "DEPRECATED_FIELDS", frozenset({"Comments"}))
+
+
+DEPRECATED_COMMENTS = "Customer field(s) Comments are deprecated by the API"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("model", [False, True])
+@pytest.mark.usefixtures("comments_deprecated")
+def test_a_deprecated_field_given_to_create_warns_at_the_callers_line(kind: str, model: bool) -> None:
+    data = {"Email": "xtest@example.com", "Comments": "old"}
+    customer = Customer.from_dict(data) if model else data
+    with pytest.warns(DeprecationWarning) as caught:
+        assert run(kind, Script(reply(201, written("9"))), lambda c: c.create(customer)) == 9
+    assert [(str(w.message), w.filename) for w in caught] == [(DEPRECATED_COMMENTS, __file__)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("comments_deprecated")
+def test_a_deprecated_field_given_to_update_many_warns_at_the_callers_line(kind: str) -> None:
+    with pytest.warns(DeprecationWarning) as caught:
+        result = run(
+            kind,
+            Script(reply(200, written("4"))),
+            lambda c: c.update_many([{"CustomerID": 4, "Comments": "x"}]),
+        )
+    assert result.updated == [4]
+    assert [(str(w.message), w.filename) for w in caught] == [(DEPRECATED_COMMENTS, __file__)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_deprecated_filter_warns_at_the_callers_line(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from threedcart import _params
+
+    monkeypatch.setitem(_params.LIST_FILTERS, "city", dict(_params.LIST_FILTERS["city"], deprecated=True))
+    with pytest.warns(DeprecationWarning) as caught:
+        assert ids(run(kind, Script(reply(200, people(1))), lambda c: c.list(city="Tampa"))) == [1]
+    assert [(str(w.message), w.filename) for w in caught] == [
+        ("the filter city is deprecated by the API (city)", __file__)
+    ]
+
+
+# --- raw answers --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_raw_list_starts_at_offset_1(kind: str) -> None:
+    script = Script(reply(200, people(1, 2)))
+    raw = run(kind, script, lambda c: c.with_raw_response.list(limit=2))
+    assert raw.status_code == 200 and ids(raw.parse()) == [1, 2]
+    assert script.sent == [("GET", f"{API}/Customers", {"limit": "2", "offset": "1"})]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_raw_list_of_a_group_past_its_end_is_the_404_confirmed_by_the_groups_count(kind: str) -> None:
+    script = Script(reply(404, error_body("No Customer records found")), reply(200, {"TotalCount": 0}))
+    raw = run(kind, script, lambda c: c.with_raw_response.list(group_id=7, offset=3))
+    assert raw.status_code == 404 and raw.parse() == []
+    assert [(p, q.get("countonly")) for _, p, q in script.sent] == [
+        (f"{API}/CustomerGroups/7/Customers", None),
+        (f"{API}/CustomerGroups/7/Customers", "1"),
+    ]
+
+
+# --- sync runs: options and one-shot ------------------------------------------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_sync_run_is_read_once(kind: str) -> None:
+    script = Script(_listing(2, count_date=STORE_DATE))
+
+    def call(c: Any) -> Any:
+        sync_run = c.sync(None, max_clock_skew=None)
+        if kind == "sync":
+            first = list(sync_run)
+            sent = len(script.requests)
+            with pytest.raises(RuntimeError) as again:
+                list(sync_run)
+            return first, sent, again.value
+
+        async def twice() -> Any:
+            first = [c async for c in sync_run]
+            sent = len(script.requests)
+            with pytest.raises(RuntimeError) as again:
+                [c async for c in sync_run]
+            return first, sent, again.value
+
+        return twice()
+
+    first, sent, error = run(kind, script, call)
+    assert ids(first) == [1, 2] and len(script.requests) == sent  # the second reading sent nothing
+    assert str(error) == (
+        "this sync run was iterated already; start another with customers.sync(run.next_since)"
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
+def test_a_sync_run_refuses_a_store_clock_beyond_the_default_skew(kind: str) -> None:
+    script = Script(_listing(2, count_date="Thu, 01 Jan 2099 00:00:00 GMT"))
+    holder: list[Any] = []
+
+    def call(c: Any) -> Any:
+        holder.append(c.sync(None))
+        return holder[0]
+
+    assert run(kind, script, call) == [] and len(script.requests) == 1  # the probe only
+    assert holder[0].complete is False and holder[0].next_since is None
+    assert "more than the 300 s max_clock_skew allows" in holder[0].reason
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("machine_clock_at_store_date")
+def test_a_sync_run_rereads_what_a_store_clock_step_back_since_the_last_run_hides(kind: str) -> None:
+    script = Script(_listing(2, count_date="Sun, 01 Mar 2026 11:56:00 GMT"))  # 4 min slow now
+    watermark = datetime(2026, 3, 1, 11, 50, tzinfo=UTC)
+    holder: list[Any] = []
+
+    def call(c: Any) -> Any:
+        holder.append(c.sync(watermark, last_clock_skew=timedelta(0)))  # both clocks agreed last time
+        return holder[0]
+
+    assert ids(run(kind, script, call)) == [1, 2]
+    assert holder[0].rewound_from == watermark
+    assert holder[0].window.since == datetime(2026, 3, 1, 11, 46, 1, tzinfo=UTC)
+
+
+# --- a page refused by the transport is judged by its status -----------------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_oversized_404_after_a_short_page_still_ends_the_list(kind: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.params["offset"] == "1":
+            return reply(200, people(1))
+        return reply(404, error_body("x" * 5000))  # larger than max_response_bytes: not read
+
+    records = run(kind, Script(answer), lambda c: c.iter(page_size=2), max_response_bytes=2000)
+    assert ids(records) == [1]
+
+
+def test_an_unreadable_error_answer_is_the_error_of_its_status() -> None:
+    response = httpx.Response(
+        503, json=[{"Message": "XTest maintenance"}], request=httpx.Request("GET", BASE)
+    )
+    failure = _failure(UnreadableResponse(response, ValueError("bad")))
+    assert type(failure) is errors.ServerError and failure.status_code == 503
+    assert failure.message == "XTest maintenance"
+
+
+def test_an_unreadable_success_without_a_cause_names_the_answer() -> None:
+    response = httpx.Response(200, content=b"?", request=httpx.Request("GET", BASE))
+    failure = _failure(UnreadableResponse(response, ValueError("bad")))  # raised without `from`
+    assert isinstance(failure, errors.APIResponseValidationError)
+    assert failure.message == "unreadable answer (the answer (200) is not the documented body: ValueError)"

@@ -547,3 +547,122 @@ def test_a_store_clock_that_stepped_back_since_the_last_run_rereads_the_step(
     # trusting the store's clock, a fast one left a watermark on its own time: the step is re-read
     trusted = begin(timedelta(minutes=4), here, tolerance=None)
     assert trusted.window is not None and trusted.window.since == utc(11, 56)
+
+
+# --- what the run says about clocks, to the second ---------------------------------------------------
+def test_the_default_clock_is_this_machines_aware_clock() -> None:
+    read = SyncCore(None, tz=EASTERN).clock()
+    assert abs(read - datetime.now(UTC)) < timedelta(minutes=1)  # a naive clock could not be compared
+
+
+def test_a_naive_store_time_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^store_time must be an aware datetime$"):
+        SyncCore(None, tz=EASTERN, clock=machine(utc(12))).begin(datetime(2026, 11, 1, 12))
+
+
+@pytest.mark.parametrize(
+    ("skew", "shown"),
+    [
+        (600, "10.0 min ahead of"),  # just past the tolerance
+        (-600, "10.0 min behind"),
+        (172_656, "48.0 h ahead of"),  # 47.96 h
+        (86_443_201, "1,001 days ahead of"),  # 1000.50001 days
+    ],
+)
+def test_a_refused_run_says_how_far_and_which_way_the_store_clock_is_off(skew: int, shown: str) -> None:
+    here = utc(12)
+    core = SyncCore(None, tz=EASTERN, clock=machine(here), max_clock_skew=300)
+    assert core.begin(here + timedelta(seconds=skew)) is None
+    assert f") is {shown} this machine's (2026-11-01T12:00:00+00:00)" in core.reason
+
+
+def test_run_messages_show_instants_in_utc_whatever_this_machines_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/Chicago")
+    time.tzset()
+    try:
+        core = SyncCore(None, tz=EASTERN, clock=machine(utc(12)), max_clock_skew=300)
+        assert core.begin(utc(13)) is None
+        assert core.reason.startswith(
+            "the store's clock (2026-11-01T13:00:00+00:00, its Date header) is 60.0 min ahead of this "
+            "machine's (2026-11-01T12:00:00+00:00)"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    [("x" * 60, repr("x" * 60)), ("y" * 61, repr("y" * 57 + "..."))],
+)
+def test_an_unreadable_date_is_shown_whole_up_to_60_characters(
+    header: str, shown: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="threedcart"):
+        SyncCore(None, tz=EASTERN, clock=machine(utc(12))).begin(header)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"the store's answer had an unreadable Date header ({shown}): the sync window closes on this "
+        "machine's clock, which may differ from the store's"
+    ]
+
+
+def test_a_store_clock_behind_the_watermark_by_exactly_the_tolerance_rereads_from_it() -> None:
+    here = utc(12)
+    core = SyncCore(utc(12, 5), tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=300)
+    window = core.begin(here)  # 300 s behind the watermark: within the tolerance, inclusive
+    assert window is not None and window.since == utc(11, 54, 58) and core.rewound_from == utc(12, 5)
+
+
+def test_this_machines_clock_behind_the_watermark_is_named_as_such(caplog: pytest.LogCaptureFixture) -> None:
+    core = SyncCore(utc(12, 1, 40), tz=EASTERN, lag=2, clock=machine(utc(12)), max_clock_skew=300)
+    with caplog.at_level(logging.WARNING, logger="threedcart"):
+        window = core.begin(None)
+    assert window is not None and window.since == utc(11, 54, 58)
+    assert caplog.records[-1].getMessage() == (
+        "this machine's clock (2026-11-01T12:00:00+00:00) is 100 s behind the watermark "
+        "(2026-11-01T12:01:40+00:00): it went back, or the watermark came from a clock that was ahead, and "
+        "updates stamped since may carry earlier times; re-reading from 2026-11-01T11:54:58+00:00 (its "
+        "clock less max_clock_skew)"
+    )
+
+
+def test_a_store_clock_step_back_of_the_lag_or_less_moves_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    here, watermark = utc(12, 7), utc(11, 59, 58)
+    core = SyncCore(
+        watermark, tz=EASTERN, lag=2, clock=machine(here), max_clock_skew=300, last_clock_skew=timedelta(0)
+    )
+    with caplog.at_level(logging.DEBUG, logger="threedcart"):
+        window = core.begin(here - timedelta(seconds=2))  # 2 s slower than last time: within the lag
+    assert window is not None and window.since == watermark and core.rewound_from is None
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(("slower", "level", "span"), [(4, logging.INFO, "5 s"), (5, logging.WARNING, "6 s")])
+def test_a_store_clock_step_back_is_a_warning_past_two_seconds_of_rereading(
+    slower: int, level: int, span: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    here, watermark = utc(12, 7), utc(11, 59, 58)
+    core = SyncCore(
+        watermark,
+        tz=EASTERN,
+        lag=2,
+        clock=machine(here),
+        max_clock_skew=300,
+        last_clock_skew=timedelta(seconds=1),  # the last run found the store 1 s fast
+    )
+    with caplog.at_level(logging.DEBUG, logger="threedcart"):
+        window = core.begin(here - timedelta(seconds=slower))
+    start = watermark + timedelta(seconds=2 - slower)
+    assert window is not None and window.since == start and core.rewound_from == watermark
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            level,
+            f"the store's clock stepped back {span} against this machine's since the last run (from +1 s to "
+            f"-{slower} s): updates stamped since may carry times before the watermark "
+            f"(2026-11-01T11:59:58+00:00); re-reading from {start.isoformat()}",
+        )
+    ]

@@ -1269,3 +1269,62 @@ def test_rate_limit_bounds_and_messages() -> None:
         with pytest.raises(ValueError) as caught:
             RateLimit(per_second=bad)
         assert str(caught.value) == f"RateLimit per_second must be positive, not {bad}"
+
+
+def test_a_unix_socket_not_connected_by_the_deadline_is_a_connect_timeout(
+    tmp_path: Path, clock: FakeTime
+) -> None:
+    _transport._ATTEMPT.deadline, _transport._ATTEMPT.budget = clock.mono - 0.5, 7.5
+    try:
+        with pytest.raises(httpcore.ConnectTimeout) as caught:  # nothing sent: safe to retry
+            _transport._DeadlineBackend().connect_unix_socket(str(tmp_path / "xtest.sock"), 2.0)
+    finally:
+        _transport._ATTEMPT.deadline = _transport._ATTEMPT.budget = None
+    assert type(caught.value) is _transport._DeadlineBeforeConnected
+    assert str(caught.value) == "the answer took longer than 7.5 s in all (the attempt's deadline)"
+
+
+class _AbandonedWhileWaiting(threading.Event):
+    """The reader stops while the request waits: the wait is cut short and says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        self.set()
+        return True
+
+
+def test_a_request_abandoned_while_it_waits_for_the_bucket_stops_and_gives_its_slot_back() -> None:
+    throttle = Throttle(RateLimit(capacity=2, per_second=1), clock=lambda: 0.0)
+    assert throttle.reserve() == 0.0  # the bucket is full: the next request waits 1 s
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    abandoned = _AbandonedWhileWaiting()
+    transport = RetryTransport(
+        httpx.MockTransport(answer),
+        RetryPolicy(),
+        throttle=throttle,
+        sleep=lambda s: None,
+        abandoned=abandoned,
+    )
+    request = httpx.Request("GET", URL)
+    with pytest.raises(httpx.TransportError) as caught:
+        transport.handle_request(request)
+    assert str(caught.value) == "abandoned: the caller stopped reading" and caught.value.request is request
+    assert abandoned.waits == [1.0] and sent == []
+    assert throttle.reserve() == 1.0  # its slot was given back: the next one waits as it would have
+
+
+def test_a_slot_given_back_is_the_next_ones() -> None:
+    throttle = Throttle(RateLimit(capacity=2, per_second=4), clock=lambda: 10.0)
+    assert [throttle.reserve() for _ in range(3)] == [0.0, 0.25, 0.5]
+    throttle.release()
+    throttle.release()
+    assert throttle.reserve() == 0.25

@@ -9,6 +9,8 @@ from typing import Any, TypeGuard
 from dateutil import parser as date_parser
 from threedcart_customers_client.spec import LIST_FILTERS, ListFilters
 
+from ._rows import users_stacklevel
+
 STORE_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
 MIN_YEAR = 1000
 _EARLY = datetime(2000, 1, 1, 0, 0, 0)
@@ -39,13 +41,13 @@ def _time_filter(match: str) -> str:
 
 UPDATED_SINCE = _time_filter("since")
 UPDATED_UNTIL = _time_filter("until")
-_KINDS: dict[str, tuple[type, ...]] = {
+_KINDS: dict[str | None, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
     "number": (int, float),
     "boolean": (bool,),
 }
-_KIND_NAMES = {
+_KIND_NAMES: dict[str | None, str] = {
     "string": "a string",
     "integer": "an integer",
     "number": "a number",
@@ -84,7 +86,7 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
         moment = datetime.combine(given, time(23, 59, 59) if end_of_day else time())
     else:
         raise TypeError(f"{name} must be a datetime, a date or a string, not {type(given).__name__}")
-    if not MIN_YEAR <= moment.year <= 9999:
+    if moment.year < MIN_YEAR:  # datetime's own years end at 9999
         # strftime writes the year 99 as "99", which the service would read as 1999
         raise ValueError(
             f"{name}: the year {moment.year} cannot be sent; the API's dates have four-digit years "
@@ -93,9 +95,7 @@ def store_time(value: DateLike, store_tz: tzinfo, *, end_of_day: bool = False, n
     return moment.strftime(STORE_TIME_FORMAT)
 
 
-def query_params(
-    filters: dict[str, Any], store_tz: tzinfo, *, stacklevel: int = 3
-) -> tuple[int | None, dict[str, Any]]:
+def query_params(filters: dict[str, Any], store_tz: tzinfo) -> tuple[int | None, dict[str, Any]]:
     """(group id, keyword arguments of the generated list operation) for these filters.
 
     A name the spec does not declare (a filter removed from the API included) is a TypeError
@@ -117,7 +117,7 @@ def query_params(
             warnings.warn(
                 f"the filter {name} is deprecated by the API ({spec['param']})",
                 DeprecationWarning,
-                stacklevel=stacklevel,
+                stacklevel=users_stacklevel(),  # the user's line
             )
         if group_id is not None and not spec["in_group_listing"]:
             raise TypeError(
@@ -159,11 +159,11 @@ def _checked(name: str, value: Any, schema: dict[str, Any]) -> Any:
         if not _is_array(value):
             raise TypeError(f"{name} must be a list, not {type(value).__name__}")
         return [_checked(f"{name}[{i}]", item, schema.get("items", {})) for i, item in enumerate(value)]
-    accepted = _KINDS.get(kind or "")
+    accepted = _KINDS.get(kind)
     if accepted is not None and (
         not isinstance(value, accepted) or (isinstance(value, bool) and kind != "boolean")
     ):
-        raise TypeError(f"{name} must be {_KIND_NAMES[kind or '']}, not {type(value).__name__}")
+        raise TypeError(f"{name} must be {_KIND_NAMES[kind]}, not {type(value).__name__}")
     enum = schema.get("enum")
     if enum is not None and value not in enum:
         raise ValueError(f"{name} must be one of {', '.join(map(str, enum))}, not {value!r}")

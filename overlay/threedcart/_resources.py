@@ -109,13 +109,13 @@ def api_error(response: httpx.Response) -> APIError:
 
 def _to_customer(customer: CustomerLike, what: str = "customer") -> Customer:
     if isinstance(customer, Customer):
-        warn_deprecated(customer.to_dict(), stacklevel=5)
+        warn_deprecated(customer.to_dict())
         return customer
     if isinstance(customer, CustomerCreate | CustomerUpdate | CustomerUpdateItem):
         return Customer.from_dict(customer.to_dict())
     if not isinstance(cast(object, customer), Mapping):
         raise TypeError(f"{what} must be a Customer or a mapping, not {type(customer).__name__}")
-    warn_deprecated(customer, stacklevel=5)
+    warn_deprecated(customer)
     parsed = Customer.from_dict(customer)
     if parsed.additional_properties:
         unknown = ", ".join(sorted(parsed.additional_properties))
@@ -153,7 +153,7 @@ def _bulk_item(index: int, customer: object) -> BulkItem[CustomerUpdateItem] | B
     else:
         message = f"must be a Customer or a mapping, not {type(customer).__name__}"
         return BulkFailure(index, None, 400, message, sent=False)
-    warn_deprecated(data, stacklevel=6)
+    warn_deprecated(data)
     cid: object = data.get("CustomerID")
     problems = update_problems(data)
     if problems or not isinstance(cid, int):
@@ -207,7 +207,8 @@ def record_batch(
     status = int(detailed.status_code)
     if status == 200:
         result.updated.extend(item.customer_id for item in batch)
-    elif status == 206 and (outcomes := _listed(parsed)) is not None:
+    elif status == 206 and (listed := _listed(parsed)) is not None:
+        outcomes = cast(list[WriteResult], listed)  # the generated client reads a 206's items so
         try:
             order = _result_order(batch, outcomes)
         except ResultMismatch as exc:
@@ -215,10 +216,8 @@ def record_batch(
                 f"the service's answer to a bulk update of {len(batch)} does not match it: {exc}",
                 response=raw,
             ) from None
-        for item, position in zip(batch, order, strict=True):
-            outcome = outcomes[position]
-            if not isinstance(outcome, WriteResult):  # the generated model of a 206's items
-                raise APIResponseValidationError("the service's bulk answer holds a non-result", response=raw)
+        for n, item in enumerate(batch):
+            outcome = outcomes[order[n]]  # one position per item (match_results)
             status_text = str(outcome.status)
             if status_text.startswith("2"):
                 result.updated.append(item.customer_id)
@@ -226,7 +225,8 @@ def record_batch(
                 code = int(status_text) if _ID.fullmatch(status_text) else 0
                 result.failed.append(BulkFailure(item.index, item.customer_id, code, outcome.message))
     elif status == 404:  # none of the batch exists: only the messages are per item
-        errors = _listed(parsed)
+        listed = _listed(parsed)
+        errors = None if listed is None else cast(list[Error], listed)  # read so by the generated client
         try:
             per_item = _result_order(batch, errors) if errors is not None else None
         except ResultMismatch:
@@ -235,7 +235,7 @@ def record_batch(
             message = _message(raw)
             if per_item is not None and errors is not None:
                 error = errors[per_item[n]]
-                if isinstance(error, Error) and isinstance(error.message, str):
+                if isinstance(error.message, str):
                     message = error.message
             result.failed.append(BulkFailure(item.index, item.customer_id, status, message))
     elif status == 400:  # refused as a whole: the plan splits it to find the items at fault
@@ -246,9 +246,11 @@ def record_batch(
     plan.answered(batch)
 
 
-def _result_order(batch: list[BulkItem[CustomerUpdateItem]], results: list[object]) -> list[int]:
+def _result_order(
+    batch: list[BulkItem[CustomerUpdateItem]], results: list[WriteResult] | list[Error]
+) -> list[int]:
     """The position of each item's result: by the CustomerID each names, by position if none does."""
-    named = [named_id(r.value) if isinstance(r, WriteResult | Error) else None for r in results]
+    named = [named_id(r.value) for r in results]
     return match_results([item.customer_id for item in batch], named)
 
 
@@ -292,8 +294,11 @@ def _page_answer(detailed: Response[Any]) -> Answer[Customer]:
 
 
 def failed_answer(exc: ThreeDCartError) -> Answer[Customer]:
+    """A request that raised, as the pager's answer: an API error keeps its status (an error raised
+    rather than returned is the transport's refusal of an answer, whose body was not read), anything
+    else has none (0)."""
     if isinstance(exc, APIError):
-        return Answer(exc.status_code, message=_body_message(exc.response), error=exc)
+        return Answer(exc.status_code, error=exc)
     return Answer(0, error=exc)
 
 
@@ -367,8 +372,7 @@ def _written_id(detailed: Response[Any], expected: int) -> int:
     if detailed.status_code == expected and results:
         result = results[0]
         if isinstance(result, WriteResult):
-            given = cast(object, result.value)
-            value = given if isinstance(given, str) else str(given)
+            value = str(result.value)
             # ASCII digits only ("²".isdigit() is True), and an id the API can hold
             if _ID.fullmatch(value) and 1 <= int(value) <= MAX_ID:
                 return int(value)
@@ -635,8 +639,7 @@ class SyncRunBase:
         return self._core.rewound_from
 
     def _probe_params(self) -> dict[str, Any]:
-        since = self._core.since
-        return {} if since is None else {UPDATED_SINCE: since}
+        return {UPDATED_SINCE: self._core.since}  # a filter of None is no filter
 
     def __repr__(self) -> str:
         return (

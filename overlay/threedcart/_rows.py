@@ -19,9 +19,11 @@ import codecs
 import csv
 import difflib
 import functools
+import inspect
 import itertools
 import json
 import math
+import os
 import re
 import warnings
 from array import array
@@ -46,7 +48,10 @@ _KINDS: dict[str, type] = {
     "array": list,
     "object": dict,
 }
-_FORMAT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_FORMAT_BOUNDS: dict[str | None, tuple[int, int]] = {
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+}
 # a cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -245,7 +250,7 @@ def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
     """The rule of one schema of the spec (references already inlined in `CUSTOMER_FIELDS`)."""
     if "allOf" in schema:  # OpenAPI 3.0's `allOf: [$ref]` beside `nullable`/`description`
         merged: dict[str, Any] = {}
-        for member in [*schema["allOf"], {k: v for k, v in schema.items() if k != "allOf"}]:
+        for member in [*schema["allOf"], schema]:  # its own "allOf" key is left in and ignored
             properties = {**merged.get("properties", {}), **member.get("properties", {})}
             required = [*merged.get("required", []), *member.get("required", [])]
             merged.update(member)
@@ -257,12 +262,10 @@ def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
     declared = schema.get("type")
     types = [declared] if isinstance(declared, str) else list(declared or [])  # OpenAPI 3.1 lists
     nullable = bool(schema.get("nullable")) or "null" in types
-    json_type = next((t for t in types if t != "null"), None)
-    kind = _KINDS.get(json_type or "", object)
-    low, high = _FORMAT_BOUNDS.get(schema.get("format", ""), (None, None))
+    kind = next((_KINDS.get(t, object) for t in types if t != "null"), object)  # object: any JSON
+    low, high = _FORMAT_BOUNDS.get(schema.get("format"), (None, None))
     minimum, maximum = schema.get("minimum"), schema.get("maximum")
     items = schema.get("items")
-    additional = schema.get("additionalProperties", True)
     enum = schema.get("enum")
     return FieldRule(
         name,
@@ -278,7 +281,7 @@ def _rule(name: str, schema: Mapping[str, Any]) -> FieldRule:
         items=_rule(name, items) if is_mapping(items) else None,
         properties=tuple(_rule(key, sub) for key, sub in schema.get("properties", {}).items()),
         required=tuple(schema.get("required", ())),
-        closed=additional is False,
+        closed=schema.get("additionalProperties") is False,
         deprecated=bool(schema.get("deprecated")),
     )
 
@@ -289,14 +292,29 @@ STRING_FIELDS = frozenset(name for name, rule in FIELDS.items() if rule.kind is 
 DEPRECATED_FIELDS = frozenset(name for name, rule in FIELDS.items() if rule.deprecated)
 
 
-def warn_deprecated(data: Mapping[str, Any], *, stacklevel: int = 3) -> None:
-    """One DeprecationWarning naming the fields of `data` that the spec marks deprecated."""
+_PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")  # this package's folder, with a slash
+
+
+def users_stacklevel() -> int:
+    """The `stacklevel` for a warning raised by the caller of this function that names the first line
+    outside this package (the user's code), however deep in the SDK the warning is raised."""
+    level = 0
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level += 1
+        frame = frame.f_back
+    return level
+
+
+def warn_deprecated(data: Mapping[str, Any]) -> None:
+    """One DeprecationWarning naming the fields of `data` that the spec marks deprecated, at the
+    user's line."""
     used = [name for name in data if name in DEPRECATED_FIELDS]
     if used:
         warnings.warn(
             f"Customer field(s) {', '.join(used)} are deprecated by the API",
             DeprecationWarning,
-            stacklevel=stacklevel,
+            stacklevel=users_stacklevel(),
         )
 
 
@@ -656,9 +674,8 @@ class ImportTally:
         for position, number in enumerate(self._sent_rows):
             if number not in accounted and self._sent_ids[position] not in updated:
                 failures.append(RowFailure(number, str(self._sent_ids[position]), in_flight))
-                accounted.add(number)
         sent = set(self._sent_rows)
-        for row in rows:
+        for row in rows:  # the rows never sent: refused here (and already in `failures`), or not reached
             if row.row in accounted or row.row in sent:
                 continue
             if isinstance(row, RowFailure):

@@ -290,7 +290,7 @@ class SyncCore:
         or already read (a datetime). None: nothing to read, because there is nothing to sync yet
         (`complete` is True) or because the store's clock is not sane (`complete` is False, see `reason`).
         """
-        client_now = self.clock().astimezone(UTC)
+        client_now = self.clock().astimezone()  # aware (a naive clock reads as local time); any zone will do
         if isinstance(store_time, str):
             header, store_time = store_time, http_date(store_time)
         else:
@@ -314,7 +314,7 @@ class SyncCore:
             raise ValueError("store_time must be an aware datetime")
         else:
             self.clock_source = "store"
-            reading = store_time.astimezone(UTC)
+            reading = store_time  # aware: compared and subtracted as an instant, shown in UTC
             skew = self.clock_skew = reading - client_now
             if tolerance is not None and abs(skew) > timedelta(seconds=tolerance):
                 self.complete = False
@@ -355,9 +355,9 @@ class SyncCore:
             start = None
             where = "from the beginning (how far it went back cannot be bounded)"
         log.warning(
-            "the %s clock (%s) is %s behind the watermark (%s): it went back, or the watermark came from a "
+            "%s (%s) is %s behind the watermark (%s): it went back, or the watermark came from a "
             "clock that was ahead, and updates stamped since may carry earlier times; re-reading %s",
-            "store's" if self.clock_source == "store" else "this machine's",
+            "the store's clock" if self.clock_source == "store" else "this machine's clock",
             _stamp(reading),
             _span(since - reading),
             _stamp(since),
