@@ -398,6 +398,39 @@ def test_killed_runs_then_one_run_is_exact(into: str, tmp_path: Path) -> None:
             )
 
 
+def test_a_load_that_fails_leaves_the_watermark_where_it_was(
+    postgres: PostgresCluster, tmp_path: Path
+) -> None:
+    """A load PostgreSQL refuses (a CHECK constraint the row breaks) raises, and the next run, once the
+    constraint is gone, reads that window again: dlt's local state, already ahead, is forgotten."""
+    into, work = postgres.create_database("refusing"), tmp_path / "work"
+    with MockServer(["--seed-customers", "20", "--clock-speed", str(FAST)]) as server:
+        with threedcart.Store(**store_kwargs(server)) as store:
+
+            def run() -> mirror.MirrorResult:
+                return mirror.run(store, into, lag=LAG, max_clock_skew=None, pipelines_dir=work)
+
+            assert run().inserted == 20
+            con = psycopg2.connect(into)
+            con.autocommit = True
+            with con.cursor() as cur:
+                cur.execute(
+                    f"ALTER TABLE {mirror.DATASET}.customers "
+                    "ADD CONSTRAINT no_boom CHECK (comments <> 'boom')"
+                )
+            key = min(store_customers(store))
+            store.customers.update(key, {"Comments": "boom"})
+            time.sleep(SETTLE / FAST)
+            with pytest.raises(Exception, match="no_boom"):
+                run()
+            with con.cursor() as cur:
+                cur.execute(f"ALTER TABLE {mirror.DATASET}.customers DROP CONSTRAINT no_boom")
+            con.close()
+            again = run()
+            assert (again.inserted, again.updated) == (0, 1)
+            assert_exact(into, store)
+
+
 def test_cli_prints_counts_and_refuses_a_window_it_cannot_prove(tmp_path: Path) -> None:
     """Exit 1 and the watermark in the destination unchanged when the store's clock is not sane."""
     db, into, work = tmp_path / "store.sqlite", f"duckdb:///{tmp_path}/m.duckdb", tmp_path / "work"

@@ -463,7 +463,15 @@ def run(
     sync = _Sync(store, lag, concurrency, max_clock_skew, MAX_PAGE_SIZE, full, outcome)
     file_format = loader_file_format or FILE_FORMATS.get(pipeline.destination.destination_name)
     options: dict[str, Any] = {} if file_format is None else {"loader_file_format": file_format}
-    loads += _load_in_chunks(pipeline, sync, options, chunk)
+    try:
+        loads += _load_in_chunks(pipeline, sync, options, chunk)
+    except Exception:
+        # dlt keeps the state of an extracted load locally even when its load then fails for
+        # good: the next run would start from a watermark whose rows never arrived. Forget the
+        # local working folder instead; the next run restores the state from the destination
+        # (the last load that finished) and reads that window again.
+        pipeline.drop()
+        raise
     after = _count(pipeline)
     inserted = None if before is None or after is None else after - before
     updated = None if inserted is None else max(outcome.read - inserted, 0)
