@@ -453,17 +453,17 @@ def run(
     loaded (a rate-limited store keeps answering meanwhile); the watermark moves with the last.
     """
     pipeline = pipeline or pipeline_for(destination, dataset=dataset, pipelines_dir=pipelines_dir)
-    pipeline.sync_destination()
     loads: list[LoadInfo] = []
-    if pipeline.has_pending_data:
-        # a run killed after it extracted: load what it read (its rows and its state) first
-        loads.append(pipeline.run())
-    before = _count(pipeline)
     outcome = SyncOutcome()
     sync = _Sync(store, lag, concurrency, max_clock_skew, MAX_PAGE_SIZE, full, outcome)
-    file_format = loader_file_format or FILE_FORMATS.get(pipeline.destination.destination_name)
-    options: dict[str, Any] = {} if file_format is None else {"loader_file_format": file_format}
     try:
+        pipeline.sync_destination()
+        if pipeline.has_pending_data:
+            # a run killed after it extracted: load what it read (its rows and its state) first
+            loads.append(pipeline.run())
+        before = _count(pipeline)
+        file_format = loader_file_format or FILE_FORMATS.get(pipeline.destination.destination_name)
+        options: dict[str, Any] = {} if file_format is None else {"loader_file_format": file_format}
         loads += _load_in_chunks(pipeline, sync, options, chunk)
     except Exception:
         # dlt keeps the state of an extracted load locally even when its load then fails for
