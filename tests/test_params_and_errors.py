@@ -659,3 +659,52 @@ def test_a_list_filter_takes_a_list_of_anything_its_items_allow() -> None:
     assert _params._checked("xtest_any", {"a": 1}, {}) == {"a": 1}  # a schema without a type
     with pytest.raises(TypeError, match=r"^xtest_flag must be true or false, not int$"):
         _params._checked("xtest_flag", 1, {"type": "boolean"})
+
+
+# --- a range that nothing can match is refused before sending -----------------------------------------
+def test_an_update_window_whose_start_is_after_its_end_is_refused() -> None:
+    with pytest.raises(ValueError) as caught:
+        query_params({"updated_since": date(2026, 3, 2), "updated_until": date(2026, 3, 1)}, UTC)
+    assert str(caught.value) == (
+        "updated_since (03/02/2026 00:00:00) is after updated_until (03/01/2026 23:59:59): "
+        "no customer can match"
+    )
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (datetime(2026, 3, 1, 10), datetime(2026, 3, 1, 10)),  # one second: both ends inclusive
+        (date(2025, 12, 31), date(2026, 1, 1)),  # "12/31/2025" sorts after "01/01/2026" as text
+        (date(2026, 3, 1), None),
+        (None, date(2020, 1, 1)),
+    ],
+)
+def test_an_update_window_that_can_match_is_sent(since: date | None, until: date | None) -> None:
+    filters = {k: v for k, v in (("updated_since", since), ("updated_until", until)) if v is not None}
+    _, params = query_params(filters, UTC)
+    assert len(params) == len(filters)
+
+
+def test_ranges_are_checked_per_field_by_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    from threedcart import _params
+
+    def bound(kwarg: str, field: str, match: str) -> dict[str, Any]:
+        return {"kwarg": kwarg, "field": field, "match": match, "store_time": False}
+
+    monkeypatch.setattr(
+        _params,
+        "LIST_FILTERS",
+        {
+            "xtest_min": bound("xmin", "XTestN", "since"),
+            "xtest_max": bound("xmax", "XTestN", "until"),
+            "xtest_other_max": bound("xother", "XTestM", "until"),
+            "xtest_exact": bound("xexact", "XTestN", "equals"),
+        },
+    )
+    _params._check_ranges({"xmin": 5, "xother": 3, "xexact": 1})  # bounds of two fields: no range
+    _params._check_ranges({"xmin": 3, "xmax": 3})
+    with pytest.raises(
+        ValueError, match=r"^xtest_min \(5\) is after xtest_max \(3\): no customer can match$"
+    ):
+        _params._check_ranges({"xmin": 5, "xmax": 3, "xexact": 9})
