@@ -726,3 +726,24 @@ def test_a_short_page_after_a_step_back_drops_the_pages_asked_with_it() -> None:
     assert pager.epoch == 2
     assert pager.feed(again[1], span(10, 19)) == []  # asked in epoch 1: dropped
     assert pager.requests() == [PageRequest(4, 10, 2)]
+
+
+def test_a_page_ending_where_the_short_page_ended_is_no_sign_of_a_cap() -> None:
+    pager: Pager[int] = Pager(10, key, overlap=2)
+    assert pager.feed(ask(pager, 1), span(1, 10)) == list(range(1, 11))
+    assert pager.feed(ask(pager, 9), span(9, 12)) == [11, 12]  # short: 4 of 10, ending at 12
+    # read on overlapping 2: record 12 was replaced meanwhile, and nothing follows it
+    assert pager.feed(ask(pager, 11), page(11, 99)) == [99]
+    assert pager.cap is None and pager.full == 10 and pager.stride == 8
+
+
+def test_an_empty_first_page_with_a_count_says_it_reads_again(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="threedcart")
+    pager: Pager[int] = Pager(10, key)
+    assert pager.feed(ask(pager, 1), Answer(404)) == []
+    assert pager.requests() == [COUNT]
+    assert pager.feed(COUNT, Answer(200, total=5)) == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "paging: nothing at offset 1 but a count of 5; reading it again"
+    ]
+    assert pager.feed(ask(pager, 1), span(1, 5)) == [1, 2, 3, 4, 5]

@@ -708,3 +708,18 @@ def test_ranges_are_checked_per_field_by_value(monkeypatch: pytest.MonkeyPatch) 
         ValueError, match=r"^xtest_min \(5\) is after xtest_max \(3\): no customer can match$"
     ):
         _params._check_ranges({"xmin": 5, "xmax": 3, "xexact": 9})
+
+
+def test_a_filter_the_group_listing_lacks_is_refused_with_group_id_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threedcart import _params
+
+    monkeypatch.setitem(
+        _params.LIST_FILTERS, "city", dict(_params.LIST_FILTERS["city"], in_group_listing=False)
+    )
+    assert query_params({"city": "Tampa"}, UTC) == (None, {"city": "Tampa"})
+    with pytest.raises(
+        TypeError, match=r"^city cannot be combined with group_id \(the group listing has no city\)$"
+    ):
+        query_params({"city": "Tampa", "group_id": 3}, UTC)

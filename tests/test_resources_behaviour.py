@@ -1938,3 +1938,45 @@ def test_an_unreadable_success_without_a_cause_names_the_answer() -> None:
     failure = _failure(UnreadableResponse(response, ValueError("bad")))  # raised without `from`
     assert isinstance(failure, errors.APIResponseValidationError)
     assert failure.message == "unreadable answer (the answer (200) is not the documented body: ValueError)"
+
+
+def test_a_page_abandoned_by_closing_the_iteration_is_not_retried() -> None:
+    import threading
+
+    listing = _listing(30)
+    started, release = threading.Event(), threading.Event()
+    attempts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        offset = request.url.params.get("offset")
+        if offset == "3":
+            attempts.append(offset)
+            started.set()
+            release.wait(10)
+            return reply(503, error_body("XTest busy"), **{"Retry-After": "0"})  # retried at once...
+        return listing(request)
+
+    with threedcart.Store(**_kwargs(transport=httpx.MockTransport(Script(answer)), max_retries=3)) as store:
+        iterator = store.customers.iter(page_size=3, concurrency=3)
+        assert next(iterator).customer_id == 1
+        assert started.wait(5)
+        iterator.close()  # type: ignore[attr-defined]
+        release.set()
+        for thread in [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]:
+            thread.join(5)
+    assert attempts == ["3"]  # ...unless nobody reads it any more
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("customer_id", "shown"), [(0, "0"), (2**70, str(2**70)[:40]), (10**45, "1" + "0" * 39)]
+)
+def test_a_customer_with_an_id_out_of_range_is_shown_with_its_id(
+    kind: str, customer_id: int, shown: str
+) -> None:
+    body = f'[{{"CustomerID": {customer_id}, "Email": "x@example.com"}}]'.encode()
+    with pytest.raises(errors.APIResponseValidationError) as info:
+        run(kind, Script(reply(200, body)), lambda c: c.get(1))
+    assert info.value.message == (
+        f"the service sent a customer with a CustomerID out of range ({shown}; ids run from 1 to 2**63-1)"
+    )

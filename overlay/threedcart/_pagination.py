@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ._constants import PAGE_OVERLAP
 from .errors import PaginationError, ThreeDCartError
 
 log = logging.getLogger("threedcart")
@@ -214,7 +215,7 @@ class Pager(Generic[T]):
         key: Callable[[T], int | None],
         *,
         concurrency: int = 1,
-        overlap: int = 1,
+        overlap: int = PAGE_OVERLAP,
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")

@@ -45,7 +45,7 @@ from ._bulk import (
     match_results,
     named_id,
 )
-from ._constants import MAX_PAGE_SIZE, PAGE_OVERLAP
+from ._constants import MAX_PAGE_SIZE
 from ._pagination import Answer, Pager
 from ._params import UPDATED_SINCE
 from ._rows import is_json_object, is_mapping, update_problems, warn_deprecated
@@ -363,7 +363,7 @@ def _id_problem(customer: object) -> str:
 
 
 def customer_pager(page_size: int, concurrency: int) -> Pager[Customer]:
-    return Pager(page_size, customer_key, concurrency=concurrency, overlap=PAGE_OVERLAP)
+    return Pager(page_size, customer_key, concurrency=concurrency)  # overlap: PAGE_OVERLAP
 
 
 def _written_id(detailed: Response[Any], expected: int) -> int:
