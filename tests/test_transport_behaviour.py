@@ -1328,3 +1328,88 @@ def test_a_slot_given_back_is_the_next_ones() -> None:
     throttle.release()
     throttle.release()
     assert throttle.reserve() == 0.25
+
+
+def test_a_tcp_connection_not_made_by_the_deadline_is_a_connect_timeout(clock: FakeTime) -> None:
+    _transport._ATTEMPT.deadline, _transport._ATTEMPT.budget = clock.mono - 0.5, 7.5
+    try:
+        with pytest.raises(httpcore.ConnectTimeout) as caught:  # nothing sent: safe to retry
+            _transport._DeadlineBackend().connect_tcp("127.0.0.1", 9, 2.0)
+    finally:
+        _transport._ATTEMPT.deadline = _transport._ATTEMPT.budget = None
+    assert type(caught.value) is _transport._DeadlineBeforeConnected
+
+
+def _serve_once(answer: bytes, *, linger: bool = True) -> tuple[socket.socket, int, list[bytes]]:
+    """A loopback server that answers one request with `answer`, then (if `linger`) records what
+    it reads next, or closes the connection at once."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    after: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(2)
+            conn.recv(65536)
+            conn.sendall(answer)
+            if not linger:
+                return
+            try:
+                after.append(conn.recv(1))  # b"" once the client closed the connection
+            except OSError:
+                after.append(b"still open")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1], after
+
+
+def test_the_pool_transport_names_the_request_in_errors_before_and_during_the_body() -> None:
+    refused = socket.create_server(("127.0.0.1", 0))
+    dead = refused.getsockname()[1]
+    refused.close()
+    transport = PoolTransport()
+    request = httpx.Request("GET", f"http://127.0.0.1:{dead}/x")
+    with pytest.raises(httpx.ConnectError) as before:
+        transport.handle_request(request)  # as the retry transport calls it: no client fills it in
+    assert before.value.request is request
+    listener, port, _ = _serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", linger=False)
+    try:
+        request = httpx.Request("GET", f"http://127.0.0.1:{port}/x")
+        response = transport.handle_request(request)
+        with pytest.raises(httpx.RemoteProtocolError) as during:
+            response.read()  # the connection closes 90 bytes early
+        assert during.value.request is request
+    finally:
+        listener.close()
+        transport.close()
+
+
+def test_the_pool_transport_closes_the_connection_of_an_answer_closed_unread() -> None:
+    listener, port, after = _serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10)
+    transport = PoolTransport()
+    try:
+        response = transport.handle_request(httpx.Request("GET", f"http://127.0.0.1:{port}/x"))
+        response.close()
+        for _ in range(300):
+            if after:
+                break
+            time.sleep(0.01)
+        assert after == [b""]
+    finally:
+        listener.close()
+        transport.close()
+
+
+def test_the_pool_transport_passes_the_request_extensions_on() -> None:
+    listener, port, _ = _serve_once(b"HTTP/1.1 204 No Content\r\n\r\n")
+    events: list[str] = []
+    transport = PoolTransport()
+    try:
+        request = httpx.Request(
+            "GET", f"http://127.0.0.1:{port}/x", extensions={"trace": lambda name, info: events.append(name)}
+        )
+        assert transport.handle_request(request).status_code == 204
+    finally:
+        listener.close()
+        transport.close()
+    assert "connection.connect_tcp.started" in events and "http11.send_request_headers.started" in events
