@@ -1413,3 +1413,43 @@ def test_the_pool_transport_passes_the_request_extensions_on() -> None:
         listener.close()
         transport.close()
     assert "connection.connect_tcp.started" in events and "http11.send_request_headers.started" in events
+
+
+def test_a_body_the_inner_transport_already_decoded_is_not_decoded_again() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        # httpx reads (and so decodes) a body given as content when the response is made
+        return httpx.Response(200, content=gzip.compress(PAYLOAD), headers={"Content-Encoding": "gzip"})
+
+    transport = RetryTransport(httpx.MockTransport(handler), RetryPolicy(max_retries=0), sleep=lambda s: None)
+    assert send(transport).content == PAYLOAD
+
+
+def test_a_request_abandoned_before_it_starts_sends_nothing() -> None:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    abandoned = threading.Event()
+    abandoned.set()
+    transport = RetryTransport(
+        httpx.MockTransport(answer), RetryPolicy(), sleep=lambda s: None, abandoned=abandoned
+    )
+    request = httpx.Request("GET", URL)
+    with pytest.raises(httpx.TransportError) as caught:
+        transport.handle_request(request)
+    assert str(caught.value) == "abandoned: the caller stopped reading" and caught.value.request is request
+    assert sent == []
+
+
+def test_an_operation_bounded_as_much_by_its_timeout_as_by_the_deadline_keeps_its_timeout(
+    clock: FakeTime,
+) -> None:
+    _transport._ATTEMPT.deadline, _transport._ATTEMPT.budget = clock.mono + 2.5, 10.0
+    try:
+        assert _transport._bounded(2.5) == (2.5, False)  # a timeout then is the operation's own
+        assert _transport._bounded(2.6) == (2.5, True)
+        assert _transport._bounded(None) == (2.5, True)
+    finally:
+        _transport._ATTEMPT.deadline = _transport._ATTEMPT.budget = None
