@@ -149,7 +149,7 @@ def _bounded(timeout: float | None, expired: _Expiry = _DeadlineExceeded) -> tup
         return timeout, False
     left = deadline - time.monotonic()
     if left <= 0:
-        raise expired(_deadline_message(_ATTEMPT.budget))  # set with the deadline
+        raise expired(_deadline_message(getattr(_ATTEMPT, "budget", 0.0)))
     return (left, True) if timeout is None or left < timeout else (timeout, False)
 
 
@@ -167,7 +167,7 @@ def _under_deadline(
         return operation(bound)
     except httpcore.TimeoutException:
         if by_deadline:
-            raise expired(_deadline_message(_ATTEMPT.budget)) from None  # set with the deadline
+            raise expired(_deadline_message(getattr(_ATTEMPT, "budget", 0.0))) from None
         raise
 
 
