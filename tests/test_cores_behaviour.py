@@ -1772,3 +1772,11 @@ def test_an_import_file_clears_blank_text_cells_when_asked() -> None:
     assert list(read_rows([data], CSV, blanks="clear", raw_csv=True)) == [
         ImportRow(2, {ID: 7, "BillingCity": "", "Comments": "'=x"}, "7")
     ]
+
+
+def test_only_text_cells_are_restored_from_spreadsheet_protection() -> None:
+    from threedcart import customer_from_csv_row
+
+    with pytest.raises(ValueError, match=r"""^CustomerGroupID must be an integer, not "'-5"$"""):
+        customer_from_csv_row({ID: "7", "CustomerGroupID": "'-5"})
+    assert customer_from_csv_row({ID: "7", "Comments": "'-5"}) == {ID: 7, "Comments": "-5"}
