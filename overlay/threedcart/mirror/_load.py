@@ -20,6 +20,7 @@ from dlt.common.destination.exceptions import SqlClientNotAvailable
 from dlt.common.pipeline import LoadInfo
 from dlt.common.schema.typing import TColumnSchema
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.resource import DltResource
 
 from .._client import Store
@@ -47,6 +48,8 @@ CHUNK = 20_000
 """Customers per load of `run()`: dlt normalises and loads one chunk while the next is read."""
 QUEUED_BATCHES = 16
 """Batches (of up to 500 customers) read ahead of the load: the memory a mirror holds besides dlt's."""
+DUCKDB_MEMORY_LIMIT = "128MB"
+"""DuckDB's memory limit in a mirror into a DuckDB file (its JSON reader needs 32 MiB at once)."""
 DELETE_BATCH = 1000
 """Ids per DELETE or UPDATE statement of a reconciliation."""
 
@@ -322,7 +325,11 @@ def pipeline_for(
     base_dir = Path(base) if base else Path.home() / ".dlt" / "pipelines"
     folder = base_dir / f"{target.work_folder}-{dataset}"
     if target.name == "duckdb" and target.credentials is not None:
-        dest: Any = dlt.destinations.duckdb(target.credentials)
+        # DuckDB's buffer pool may grow to 80% of the machine's memory, holding the table it
+        # merges into; a bounded pool spills to disk instead, so a mirror's memory stays flat
+        dest: Any = dlt.destinations.duckdb(
+            DuckDbCredentials(target.credentials, global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        )
     elif target.name == "postgres" and target.credentials is not None:
         dest = dlt.destinations.postgres(target.credentials)
     elif target.credentials is not None:
