@@ -547,3 +547,14 @@ def test_a_field_the_spec_adds_becomes_a_column_that_fills(tmp_path: Path) -> No
             assert_exact(into, store)
     finally:
         server.stop()
+
+
+def test_cli_help_names_every_option_with_an_example() -> None:
+    from threedcart._cli._app import app
+    from typer.testing import CliRunner
+
+    shown = CliRunner().invoke(app, ["customers", "mirror", "--help"], env={"COLUMNS": "100"})
+    assert shown.exit_code == 0, shown.output
+    for option in ("--into", "--reconcile", "--soft-delete", "--full", "--dataset", "--lag", "--work-dir"):
+        assert option in shown.output
+    assert "Example: threedcart customers mirror --into postgresql://" in " ".join(shown.output.split())
