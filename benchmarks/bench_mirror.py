@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -127,9 +126,17 @@ def _incremental(server: MockServer, last: dict[str, tuple[str, Path]]) -> dict[
     }
 
 
+_LAUNCHER = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
+)
+"""Runs the CLI as its only child and prints the child's peak RSS (ru_maxrss, KiB): measured in this
+benchmark's own process, RUSAGE_CHILDREN would also count the mocks it started and stopped."""
+
+
 def _memory(folder: Path) -> dict[str, Any]:
     """`threedcart customers mirror` of MEMORY_CUSTOMERS into DuckDB in a child process: its peak RSS
-    (VmHWM polled, and the children's ru_maxrss; see bench_scale for why both)."""
+    (`resource.getrusage` of a launcher whose only child it is)."""
     with MockServer(["--seed-customers", str(MEMORY_CUSTOMERS)], startup_timeout=1800) as server:
         env = {
             **os.environ,
@@ -141,35 +148,21 @@ def _memory(folder: Path) -> dict[str, Any]:
         }
         cli = str(Path(sys.executable).parent / "threedcart")
         into = f"duckdb:///{folder}/memory.duckdb"
-        peak_kib = 0
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [cli, "customers", "mirror", "--into", into, "--lag", str(LAG)],
+        done = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, cli, "customers", "mirror", "--into", into, "--lag", str(LAG)],
             env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
         )
-        status = Path(f"/proc/{proc.pid}/status")
-        while proc.poll() is None:
-            try:
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak_kib = max(peak_kib, int(line.split()[1]))
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.05)
         seconds = time.perf_counter() - started
-        out, err = proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"the CLI mirror failed: {err}")
-    maxrss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if done.returncode != 0:
+            raise RuntimeError(f"the CLI mirror failed: {done.stderr}")
     return {
         "customers": MEMORY_CUSTOMERS,
         "seconds": round(seconds, 1),
-        "peak_rss_mb": round(peak_kib / 1024, 1),
-        "children_ru_maxrss_mb": round(maxrss_kib / 1024, 1),
-        "output": out.strip(),
+        "peak_rss_mb": round(int(done.stderr.strip().splitlines()[-1]) / 1024, 1),
+        "output": done.stdout.strip(),
     }
 
 
