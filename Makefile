@@ -161,7 +161,14 @@ lint: lint-python lint-spec lint-types
 # on loopback servers, so it takes about half the time of one worker.
 PYTEST_WORKERS ?= 2
 
-test-python: $(VENV_STAMP)
+# The mirror's tests start a throwaway PostgreSQL 15 cluster (tests/_postgres.py: initdb, pg_ctl).
+MIRROR_DEBS := postgresql-15
+
+.PHONY: mirror-debs
+mirror-debs:
+	@$(POLYGLOT_DIR)/install-debs.sh $(MIRROR_DEBS)
+
+test-python: mirror-debs $(VENV_STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
 
 test: lint check-generated api-diff polyglot test-python
@@ -264,7 +271,7 @@ dist: $(VENV_STAMP)
 		"$$tmp" "$$tmp/$(GEN_OUT)" "$$tmp/mock"
 	@ls -1 $(DIST)/threedcart-*.whl $(DIST)/threedcart_customers_client-*.whl $(DIST)/threedcart_mock-*.whl
 
-bench: $(VENV_STAMP)
+bench: mirror-debs $(VENV_STAMP)
 	$(BIN)/python -m benchmarks
 
 # Mutation testing (not part of `make test`): mutmut, pinned in requirements/mutation.lock, on each

@@ -24,6 +24,7 @@ def test_the_demo_tour_runs_to_the_end(tmp_path: Path) -> None:
     assert "updated 300 customers; 1 rows failed" in result.stdout
     assert "99999999,The Customer record was not found" in result.stdout
     assert "300 changed customers picked up (expected 300)" in result.stdout
+    assert "inserted 0, updated 1, deleted 1" in result.stdout  # the mirror's reconciling run
     assert "The mock is stopped." in result.stdout
     assert sum(1 for _ in (tmp_path / "customers.jsonl").open()) == 3000
     assert sum(1 for _ in (tmp_path / "sync-2.jsonl").open()) == 300

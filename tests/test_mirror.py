@@ -467,7 +467,9 @@ def test_cli_without_the_extra_says_how_to_install(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: mirror needs the mirror extra (dlt is missing): pip install 'threedcart[mirror]'"
+        "error: mirror needs the mirror extra (dlt is missing): pip install '.[mirror]' in a checkout of "
+        f"threedcart, or pip install 'dist/threedcart-{threedcart.__version__}-py3-none-any.whl[mirror]' "
+        "after make dist"
     ]
 
 

@@ -17,13 +17,17 @@ from urllib.parse import urlsplit
 
 import typer
 
+from .. import __version__
 from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, MIN_LAG
 from ..errors import ThreeDCartError
 from ._app import CLIError, _store, customers_app  # pyright: ignore[reportPrivateUsage]  (the CLI's own helpers)
 from ._output import clean, say_error
 
 USAGE_ERROR = 2
-_INSTALL = "pip install 'threedcart[mirror]'"
+_INSTALL = (
+    "pip install '.[mirror]' in a checkout of threedcart, or "
+    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[mirror]' after make dist"
+)
 _DEFAULT_INTO = "duckdb:///customers.duckdb"
 
 

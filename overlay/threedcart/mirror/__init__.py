@@ -3,7 +3,7 @@
 
 What `threedcart customers mirror` runs, on dlt (dltHub): merge by CustomerID, the sync watermark
 in dlt's state stored with the rows, schema evolution, and destinations from DuckDB (the default)
-and PostgreSQL to the warehouses. It needs the `mirror` extra: `pip install 'threedcart[mirror]'`.
+and PostgreSQL to the warehouses. It needs the `mirror` extra (`INSTALL_HINT`).
 Importing `threedcart` never imports this package.
 
     import threedcart
@@ -18,9 +18,14 @@ Importing `threedcart` never imports this package.
 
 from __future__ import annotations
 
+from .. import __version__
 from ._plan import DATASET, DEFAULT_INTO, DELETED_AT, PIPELINE, TABLE, column_hints, destination, redact
 
-INSTALL_HINT = "pip install 'threedcart[mirror]'"
+# threedcart is on no package index: the extra comes from where threedcart itself came from
+INSTALL_HINT = (
+    "pip install '.[mirror]' in a checkout of threedcart, or "
+    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[mirror]' after make dist"
+)
 
 try:  # the modules below import dlt
     from ._load import (
