@@ -154,10 +154,14 @@ def test_the_cli_reports_an_id_out_of_range_in_one_line(tmp_path: Path, command:
         )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "OverflowError" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    what = command[0]  # one line: how far the run got, why it stopped, what was (not) written
+    assert len(errors) == 1 and errors[0].startswith(f"error: {what} stopped after 0 ")
     assert (
-        "error: APIResponseValidationError: 200 the service sent customers with a CustomerID out of range"
-        in (done.stderr)
+        "(APIResponseValidationError: 200 the service sent customers with a CustomerID out of range"
+        in errors[0]
     )
+    assert "was not written" in errors[0] if what == "export" else "the watermark stays" in errors[0]
 
 
 # --- an AsyncStore on several event loops ------------------------------------------------------------
