@@ -1453,3 +1453,93 @@ def test_an_operation_bounded_as_much_by_its_timeout_as_by_the_deadline_keeps_it
         assert _transport._bounded(None) == (2.5, True)
     finally:
         _transport._ATTEMPT.deadline = _transport._ATTEMPT.budget = None
+
+
+class _TracingInner(httpx.AsyncBaseTransport):
+    """An async transport that reports httpcore's connection events through the request's `trace`
+    extension, as httpcore does, then hangs in the phase given."""
+
+    def __init__(self, hang_in: str, kind: str) -> None:
+        self.hang_in = hang_in
+        self.kind = kind  # "tcp" or "unix_socket"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        trace = request.extensions["trace"]
+        await trace(f"connection.connect_{self.kind}.started", {"host": "xtest"})
+        if self.hang_in == "connect":
+            await asyncio.sleep(30)
+        await trace(f"connection.connect_{self.kind}.complete", {"return_value": "xtest-stream"})
+        if self.hang_in == "read":
+            await asyncio.sleep(30)
+        return httpx.Response(204)
+
+
+@pytest.mark.parametrize("kind", ["tcp", "unix_socket"])
+@pytest.mark.parametrize(
+    ("hang_in", "error"), [("connect", httpx.ConnectTimeout), ("read", httpx.ReadTimeout), ("none", None)]
+)
+def test_an_async_deadline_says_whether_it_ran_out_while_connecting(
+    hang_in: str, error: type[httpx.TimeoutException] | None, kind: str
+) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def callers_trace(event: str, info: dict[str, Any]) -> None:
+        seen.append((event, info))
+
+    async def go() -> int:
+        transport = AsyncRetryTransport(_TracingInner(hang_in, kind), RetryPolicy(max_retries=0))
+        request = httpx.Request(
+            "GET",
+            URL,
+            extensions={"timeout": {"connect": 0.01, "read": 0.01}, "trace": callers_trace},
+        )
+        return (await transport.handle_async_request(request)).status_code
+
+    if error is None:
+        assert asyncio.run(go()) == 204
+    else:
+        with pytest.raises(httpx.TimeoutException) as caught:
+            asyncio.run(go())
+        assert type(caught.value) is error and caught.value.request.url == URL
+        deadline = _transport.ATTEMPT_DEADLINE_FACTOR * 0.01
+        assert (
+            str(caught.value) == f"the answer took longer than {deadline:g} s in all (the attempt's deadline)"
+        )
+    # the caller's own trace still sees every event, as sent
+    expected = [(f"connection.connect_{kind}.started", {"host": "xtest"})]
+    if hang_in != "connect":
+        expected.append((f"connection.connect_{kind}.complete", {"return_value": "xtest-stream"}))
+    assert seen == expected
+
+
+def test_a_closed_stores_transport_refuses_to_send() -> None:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    transport = RetryTransport(httpx.MockTransport(answer), RetryPolicy(), sleep=lambda s: None)
+    transport.closed = lambda: True
+    with pytest.raises(threedcart.StoreClosedError) as caught:
+        transport.handle_request(httpx.Request("GET", URL))
+    assert str(caught.value) == "the store was closed (close() or the end of its with block); make a new one"
+    assert sent == []
+
+
+def test_a_request_abandoned_while_it_waits_to_retry_stops() -> None:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(503, headers={"Retry-After": "2"})
+
+    abandoned = _AbandonedWhileWaiting()
+    transport = RetryTransport(
+        httpx.MockTransport(answer), RetryPolicy(max_retries=3), sleep=lambda s: None, abandoned=abandoned
+    )
+    request = httpx.Request("GET", URL)
+    with pytest.raises(httpx.TransportError) as caught:
+        transport.handle_request(request)
+    assert str(caught.value) == "abandoned: the caller stopped reading" and caught.value.request is request
+    assert abandoned.waits == [2.0] and len(sent) == 1
