@@ -3,8 +3,9 @@
 Run with the scenario's copy of the repository first on `sys.path` (PYTHONPATH=COPY/overlay:
 COPY/generated:COPY/mock), so that `threedcart`, the regenerated client and the mock are the copy's,
 never /work/main's. It starts the copy's mock on a free loopback port and drives the SDK and the
-`threedcart` console script (same PYTHONPATH) through create, get, list, iter, update_many and export
-with the scenario's new field or filter, its added operation or its deprecations.
+`threedcart` console script (same PYTHONPATH) through create, get, list, iter, update_many, export and
+mirror (into DuckDB: a new field is a filled column) with the scenario's new field or filter, its added
+operation or its deprecations.
 
     python tests/evolution_smoke.py '<scenario as JSON>'
 
@@ -188,6 +189,45 @@ class Smoke:
                 f"threedcart customers export (CSV): no {f['name']} column in {header}"
             )
         assert set(ids.values()) <= set(exported), f"threedcart customers export: ids {sorted(exported)}"
+        if new_fields:
+            self.mirrored(cli_id, fields)
+
+    def mirrored(self, cli_id: int, fields: list[dict[str, Any]]) -> None:
+        """`threedcart customers mirror` into DuckDB: each new field is a column, filled."""
+        import time
+
+        import duckdb
+        from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+        time.sleep(1.2)  # the customers written above are older than the run's lag (1 s)
+        db = self.work / "mirror.duckdb"
+        self.cli(
+            "customers",
+            "mirror",
+            "--into",
+            f"duckdb:///{db}",
+            "--lag",
+            "1",
+            "--work-dir",
+            str(self.work / "dlt"),
+        )
+        with duckdb.connect(str(db), read_only=True) as con:
+            cursor = con.execute("SELECT * FROM threedcart.customers WHERE customer_id = ?", [cli_id])
+            names = [d[0] for d in cursor.description or ()]
+            row = dict(zip(names, cursor.fetchone() or (), strict=True))
+        assert row, f"threedcart customers mirror: customer {cli_id} is not in the table"
+        naming = NamingConvention()
+        for f in fields:
+            column = naming.normalize_identifier(f["name"])
+            assert column in row, (
+                f"threedcart customers mirror: no column {column} for {f['name']} in {sorted(row)}"
+            )
+            value = row[column]
+            if isinstance(f["second"], list | dict):  # arrays and objects are JSON columns
+                value = json.loads(value)
+            assert value == f["second"], (
+                f"threedcart customers mirror: {column} is {value!r}, not {f['second']!r}"
+            )
 
     def filters(self) -> None:
         """Each added filter: the SDK keyword and the CLI option select exactly the matching customers."""
