@@ -33,14 +33,18 @@ help:
 	@echo "make generate | check-generated | api-diff | release-spec | lint | lint-types | bench | fuzz | clean"
 
 # --- environments -----------------------------------------------------------
+PIP_INSTALL = $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock
+# pip's warnings about this machine's own pip configuration (an extra index or find-links folder
+# that does not exist), one per package: not the project's findings. Everything else pip says stays.
+QUIET_PIP = 2>&1 | { grep -vF -e 'is ignored: it is neither a file nor a directory' || true; }
+
 $(VENV_STAMP): pyproject.toml mock/pyproject.toml $(GEN_OUT)/pyproject.toml requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 		|| { echo "error: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)"; exit 1; }
 	$(PYTHON) tools/versions.py check
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
-		-e ./$(GEN_OUT) -e ./mock -e '.[dev]'
+	set -o pipefail; $(PIP_INSTALL) pip $(QUIET_PIP)
+	set -o pipefail; $(PIP_INSTALL) -e ./$(GEN_OUT) -e ./mock -e '.[dev]' $(QUIET_PIP)
 	touch $@
 
 venv: $(VENV_STAMP)
@@ -198,8 +202,7 @@ POLYGLOT_VENV_STAMP := $(VENV)/.polyglot-installed
 POLYGLOT_NODE_STAMP := $(POLYGLOT_DIR)/node_modules/.installed
 
 $(POLYGLOT_VENV_STAMP): $(VENV_STAMP) requirements/polyglot.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
-		-r requirements/polyglot.lock
+	set -o pipefail; $(PIP_INSTALL) -r requirements/polyglot.lock $(QUIET_PIP)
 	touch $@
 
 $(POLYGLOT_NODE_STAMP): $(POLYGLOT_DIR)/package.json $(POLYGLOT_DIR)/package-lock.json
@@ -280,8 +283,7 @@ bench: mirror-debs $(VENV_STAMP)
 # groups (`make mutation MODULES="_params _throttle"`, `MODULES=core`); none means every group.
 MUTATION_STAMP := $(VENV)/.mutation-installed
 $(MUTATION_STAMP): $(VENV_STAMP) requirements/mutation.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/dev.lock \
-		-r requirements/mutation.lock
+	set -o pipefail; $(PIP_INSTALL) -r requirements/mutation.lock $(QUIET_PIP)
 	touch $@
 
 mutation: $(MUTATION_STAMP)
