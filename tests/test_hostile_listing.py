@@ -91,6 +91,13 @@ def honest(offset: int, limit: int, total: int = TOTAL) -> Reply:
     return 200, [customer(i) for i in range(offset, min(total, offset + limit - 1) + 1)]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a reader that left mid-answer (an abandoned page): no traceback on the terminal
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class Server:
     listing: Listing
@@ -116,7 +123,7 @@ class Server:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
