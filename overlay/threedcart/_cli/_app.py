@@ -95,6 +95,20 @@ class Format(StrEnum):
 
 
 FileFormat = ImportFormat
+# Options that several commands share (sync, export, mirror): declared once.
+LagOpt = Annotated[
+    float,
+    typer.Option(min=MIN_LAG, help="Seconds of the store's clock left to settle before the window closes."),
+]
+ClockSkewOpt = Annotated[
+    float,
+    typer.Option(
+        min=MIN_LAG,
+        help="Seconds the store's Date may differ from this machine's clock before the run is "
+        "refused (inf: never compare, trust the store's clock).",
+    ),
+]
+ConcurrencyOpt = Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")]
 ColumnsOpt = Annotated[
     str | None,
     typer.Option(
@@ -852,7 +866,7 @@ def export_cmd(
     fmt: Annotated[
         FileFormat | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
     ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
+    concurrency: ConcurrencyOpt = 4,
     raw_csv: RawCsvOpt = False,
     columns: ColumnsOpt = None,
     *,
@@ -1041,21 +1055,9 @@ def sync_cmd(
     fmt: Annotated[
         FileFormat | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
     ] = None,
-    lag: Annotated[
-        float,
-        typer.Option(
-            min=MIN_LAG, help="Seconds of the store's clock left to settle before the window closes."
-        ),
-    ] = DEFAULT_LAG,
-    max_clock_skew: Annotated[
-        float,
-        typer.Option(
-            min=MIN_LAG,
-            help="Seconds the store's Date may differ from this machine's clock before the run is "
-            "refused (inf: never compare, trust the store's clock).",
-        ),
-    ] = DEFAULT_MAX_CLOCK_SKEW,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
+    lag: LagOpt = DEFAULT_LAG,
+    max_clock_skew: ClockSkewOpt = DEFAULT_MAX_CLOCK_SKEW,
+    concurrency: ConcurrencyOpt = 4,
     raw_csv: RawCsvOpt = False,
 ) -> None:
     """Export the customers updated since the last sync, then advance the watermark.

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import typer
 
 from .. import __version__
-from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW, MIN_LAG
+from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW
 from ..errors import ThreeDCartError
-from ._app import CLIError, _store, customers_app  # pyright: ignore[reportPrivateUsage]  (the CLI's own helpers)
+from ._app import CLIError, ClockSkewOpt, ConcurrencyOpt, LagOpt, _store, customers_app  # pyright: ignore[reportPrivateUsage]  (the CLI's own helpers)
 from ._output import clean, say_error
 
 USAGE_ERROR = 2
@@ -91,21 +91,9 @@ def mirror_cmd(
     dataset: Annotated[
         str, typer.Option(help="The dataset (a schema in DuckDB and PostgreSQL) of the table.")
     ] = "threedcart",
-    lag: Annotated[
-        float,
-        typer.Option(
-            min=MIN_LAG, help="Seconds of the store's clock left to settle before the window closes."
-        ),
-    ] = DEFAULT_LAG,
-    max_clock_skew: Annotated[
-        float,
-        typer.Option(
-            min=MIN_LAG,
-            help="Seconds the store's Date may differ from this machine's clock before the run is "
-            "refused (inf: never compare).",
-        ),
-    ] = DEFAULT_MAX_CLOCK_SKEW,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Pages fetched at once.")] = 4,
+    lag: LagOpt = DEFAULT_LAG,
+    max_clock_skew: ClockSkewOpt = DEFAULT_MAX_CLOCK_SKEW,
+    concurrency: ConcurrencyOpt = 4,
     work_dir: Annotated[
         Path | None,
         typer.Option(
