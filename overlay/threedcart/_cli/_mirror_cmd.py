@@ -124,6 +124,9 @@ def mirror_cmd(
         raise _fail(
             f"mirror needs the mirror extra ({exc.name} is missing): {_INSTALL}", USAGE_ERROR
         ) from None
+    # before any thread starts: one malloc arena per thread would grow the run's memory with the
+    # store's size (MALLOC_ARENA_MAX, when set, stands)
+    mirror.limit_malloc_arenas()
     try:
         mirror.destination(into)
     except ValueError as exc:

@@ -19,6 +19,7 @@ Importing `threedcart` never imports this package.
 from __future__ import annotations
 
 from .. import __version__
+from ._memory import limit_malloc_arenas
 from ._plan import DATASET, DEFAULT_INTO, DELETED_AT, PIPELINE, TABLE, column_hints, destination, redact
 
 # threedcart is on no package index: the extra comes from where threedcart itself came from
@@ -55,6 +56,7 @@ __all__ = [
     "column_hints",
     "customers",
     "destination",
+    "limit_malloc_arenas",
     "pipeline_for",
     "reconcile",
     "redact",
