@@ -136,7 +136,14 @@ GROUPS = (
         DESELECT,
     ),
     # the Store: options, environment, views, closing
-    Group("client", ("overlay/threedcart/_client.py",), (*TESTS, "test_one_path.py"), 90.0, DESELECT),
+    Group(
+        "client",
+        ("overlay/threedcart/_client.py",),
+        (*TESTS, "test_one_path.py"),
+        90.0,
+        # compares the staged _customers.py, which mutmut's instrumentation rewrites, with unasync's output
+        (*DESELECT, "tests/test_one_path.py::test_the_sync_shell_is_written_from_the_async_one"),
+    ),
     # one store's bucket in Redis, shared by processes
     Group(
         "shared_limit",
