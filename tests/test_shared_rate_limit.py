@@ -120,6 +120,17 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @REDIS
+def test_without_the_redis_extra_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # what `import redis` meets without the package
+    with pytest.raises(ImportError) as raised:
+        threedcart.SharedRateLimit("redis://127.0.0.1:6379/0")
+    assert str(raised.value) == (
+        "SharedRateLimit needs the redis package, from threedcart's redis extra: pip install "
+        "'.[redis]' in a checkout of threedcart, or pip install "
+        f"'dist/threedcart-{threedcart.__version__}-py3-none-any.whl[redis]' after make dist"
+    )
+
+
 def test_reservations_follow_the_in_process_gcra(redis_server: RedisServer) -> None:
     # reserve() only returns the waits (nothing sleeps): a slot every 0.5 s costs no time and lets
     # the tolerance below sit far above the measured deviation (at most 2.3 ms on a loaded 2-core

@@ -35,3 +35,14 @@ ENV_BASE_URL = "THREEDCART_BASE_URL"
 ENV_LOG = "THREEDCART_LOG"
 ENV_TIMEOUT = "THREEDCART_TIMEOUT"
 ENV_STORE_TIMEZONE = "THREEDCART_STORE_TIMEZONE"
+
+
+def install_hint(extra: str) -> str:
+    """How to install one of threedcart's extras. threedcart is on no package index, so the extra
+    comes from where threedcart itself came from: a checkout, or the wheel `make dist` builds."""
+    from . import __version__  # at call time: the package's __init__ imports this module
+
+    return (
+        f"pip install '.[{extra}]' in a checkout of threedcart, or "
+        f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[{extra}]' after make dist"
+    )

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from ._constants import install_hint
 from ._throttle import RateLimit, Throttle
 
 if TYPE_CHECKING:
@@ -239,13 +240,9 @@ class SharedRateLimit:
         try:
             importlib.import_module("redis")
         except ImportError:
-            from . import __version__
-
-            # threedcart is on no package index: the extra comes from where threedcart came from
             raise ImportError(
-                "SharedRateLimit needs the redis package, from threedcart's redis extra: pip install "
-                "'.[redis]' in a checkout of threedcart, or pip install "
-                f"'dist/threedcart-{__version__}-py3-none-any.whl[redis]' after make dist"
+                "SharedRateLimit needs the redis package, from threedcart's redis extra: "
+                + install_hint("redis")
             ) from None
 
     def __repr__(self) -> str:

@@ -18,13 +18,11 @@ def main() -> None:
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in _CLI_DEPENDENCIES:
             raise
-        from .. import __version__
+        from .._constants import install_hint
 
-        # threedcart is on no package index: the extra comes from where threedcart itself came from
         sys.stderr.write(
             f"error: the threedcart command needs {exc.name}, from threedcart's cli extra: "
-            f"pip install '.[cli]' in a checkout of threedcart, or "
-            f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[cli]' after make dist\n"
+            f"{install_hint('cli')}\n"
         )
         raise SystemExit(1) from None
     run()

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import Store, __version__
+from .. import Store
+from .._constants import install_hint
 from ._app import _store, app  # pyright: ignore[reportPrivateUsage]  (the CLI's own helper)
 from ._output import clean, say_error
 
@@ -21,11 +22,7 @@ if TYPE_CHECKING:
     from ..contract import Finding
 
 USAGE_ERROR = 2
-# (threedcart.contract.INSTALL_HINT, which cannot be imported without the extra)
-_INSTALL = (
-    "pip install '.[contract]' in a checkout of threedcart, or "
-    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[contract]' after make dist"
-)
+_INSTALL = install_hint("contract")
 
 
 def _usage(message: str) -> typer.Exit:

@@ -17,17 +17,14 @@ from urllib.parse import urlsplit
 
 import typer
 
-from .. import __version__
+from .._constants import install_hint
 from .._sync import DEFAULT_LAG, DEFAULT_MAX_CLOCK_SKEW
 from ..errors import ThreeDCartError
 from ._app import CLIError, ClockSkewOpt, ConcurrencyOpt, LagOpt, _store, customers_app  # pyright: ignore[reportPrivateUsage]  (the CLI's own helpers)
 from ._output import clean, say_error
 
 USAGE_ERROR = 2
-_INSTALL = (
-    "pip install '.[mirror]' in a checkout of threedcart, or "
-    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[mirror]' after make dist"
-)
+_INSTALL = install_hint("mirror")
 _DEFAULT_INTO = "duckdb:///customers.duckdb"
 
 

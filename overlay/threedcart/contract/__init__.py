@@ -18,13 +18,9 @@ this package.
 
 from __future__ import annotations
 
-from .. import __version__
+from .._constants import install_hint
 
-# threedcart is on no package index: the extra comes from where threedcart itself came from
-INSTALL_HINT = (
-    "pip install '.[contract]' in a checkout of threedcart, or "
-    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[contract]' after make dist"
-)
+INSTALL_HINT = install_hint("contract")
 
 try:  # the modules below import PyYAML and openapi-schema-validator
     from ._check import BODILESS_ALLOWED, CheckAborted, ContractCheck, Finding, Report

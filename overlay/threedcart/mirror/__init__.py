@@ -18,15 +18,11 @@ Importing `threedcart` never imports this package.
 
 from __future__ import annotations
 
-from .. import __version__
+from .._constants import install_hint
 from ._memory import limit_malloc_arenas
 from ._plan import DATASET, DEFAULT_INTO, DELETED_AT, PIPELINE, TABLE, column_hints, destination, redact
 
-# threedcart is on no package index: the extra comes from where threedcart itself came from
-INSTALL_HINT = (
-    "pip install '.[mirror]' in a checkout of threedcart, or "
-    f"pip install 'dist/threedcart-{__version__}-py3-none-any.whl[mirror]' after make dist"
-)
+INSTALL_HINT = install_hint("mirror")
 
 try:  # the modules below import dlt
     from ._load import (
