@@ -40,6 +40,24 @@ def mock() -> Iterator[MockServer]:
         yield server
 
 
+@pytest.fixture
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait a twentieth of their back-off (a `Retry-After` is still obeyed as sent): for
+    tests of what is retried and what comes of it against a faulty mock, not of how long a retry
+    waits (test_transport_behaviour.py pins the delays)."""
+    from threedcart._transport import RetryPolicy
+
+    original = RetryPolicy.delay
+
+    def delay(self: RetryPolicy, attempt: int, response: httpx.Response | None = None) -> float:
+        wait = original(self, attempt, response)
+        if response is not None and response.headers.get("Retry-After"):
+            return wait
+        return wait / 20
+
+    monkeypatch.setattr(RetryPolicy, "delay", delay)
+
+
 def http(server: MockServer, **headers: str) -> httpx.Client:
     """A raw HTTP client for the mock's demo store."""
     return httpx.Client(base_url=server.url + API, headers={**server.headers, **headers}, timeout=30)

@@ -25,7 +25,7 @@ from threedcart_mock.testing import MockServer
 
 
 @pytest.mark.slow
-def test_faults_and_rate_limit_lose_nothing_and_duplicate_nothing() -> None:
+def test_faults_and_rate_limit_lose_nothing_and_duplicate_nothing(quick_backoff: None) -> None:
     # faults before the handler (never run) and after the commit (run, then 500 or no answer at all).
     # 3,000 customers, 1,500 of them updated: about 56 requests with the retries, so the SDK's
     # bucket still paces the last few (5,000 and 2,000 made about 73, and 12 s of pacing)
@@ -61,7 +61,7 @@ def test_faults_and_rate_limit_lose_nothing_and_duplicate_nothing() -> None:
             assert set(created.values()) <= {f"new{n}@example.com" for n in range(20)}
 
 
-def test_after_commit_faults_never_duplicate_a_create() -> None:
+def test_after_commit_faults_never_duplicate_a_create(quick_backoff: None) -> None:
     with MockServer(["--fault-after-commit", "0.3", "--random-seed", "11"]) as mock:
         returned: dict[str, int] = {}
         raised: dict[str, type[Exception]] = {}
@@ -85,7 +85,7 @@ def test_after_commit_faults_never_duplicate_a_create() -> None:
 
 
 @pytest.mark.slow
-def test_after_commit_faults_lose_no_update(caplog: pytest.LogCaptureFixture) -> None:
+def test_after_commit_faults_lose_no_update(caplog: pytest.LogCaptureFixture, quick_backoff: None) -> None:
     caplog.set_level(logging.INFO, logger="threedcart")
     with MockServer(["--seed-customers", "40", "--fault-after-commit", "0.3", "--random-seed", "12"]) as mock:
         last: dict[int, str] = {}

@@ -109,7 +109,7 @@ def test_error_classes(mock: MockServer) -> None:
         run(server_error())
 
 
-def test_export_under_faults_returns_every_customer_once() -> None:
+def test_export_under_faults_returns_every_customer_once(quick_backoff: None) -> None:
     with MockServer(["--seed-customers", "2000", "--fault-rate", "0.2", "--random-seed", "4"]) as mock:
 
         async def scenario() -> None:

@@ -203,7 +203,7 @@ def test_connection_and_timeout_errors(mock: MockServer) -> None:
 
 
 @pytest.mark.slow
-def test_retries_recover_an_export_under_faults() -> None:
+def test_retries_recover_an_export_under_faults(quick_backoff: None) -> None:
     with MockServer(["--seed-customers", "3000", "--fault-rate", "0.2", "--random-seed", "5"]) as mock:
         with threedcart.Store(**store_kwargs(mock, max_retries=10)) as store:  # type: ignore[arg-type]
             fast = store.with_options(max_retries=10)
@@ -213,7 +213,7 @@ def test_retries_recover_an_export_under_faults() -> None:
             assert ids == list(range(1, 3001))
 
 
-def test_create_is_never_retried_after_a_server_error() -> None:
+def test_create_is_never_retried_after_a_server_error(quick_backoff: None) -> None:
     with MockServer(["--fault-rate", "0.4", "--random-seed", "2"]) as mock:
         with threedcart.Store(**store_kwargs(mock, max_retries=5)) as store:  # type: ignore[arg-type]
             acknowledged = 0
@@ -238,7 +238,7 @@ def test_rate_limited_mock_with_the_sdk_throttle_sees_no_429() -> None:
 
 
 @pytest.mark.slow
-def test_with_options_overrides_retries_per_call() -> None:
+def test_with_options_overrides_retries_per_call(quick_backoff: None) -> None:
     with MockServer(["--fault-rate", "0.3", "--random-seed", "9", "--seed-customers", "1"]) as mock:
         with threedcart.Store(**store_kwargs(mock, max_retries=0)) as store:  # type: ignore[arg-type]
             failures = 0
