@@ -126,17 +126,21 @@ def _incremental(server: MockServer, last: dict[str, tuple[str, Path]]) -> dict[
     }
 
 
-_LAUNCHER = (
-    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
-)
-"""Runs the CLI as its only child and prints the child's peak RSS (ru_maxrss, KiB): measured in this
-benchmark's own process, RUSAGE_CHILDREN would also count the mocks it started and stopped."""
+def _rss_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def _memory(folder: Path) -> dict[str, Any]:
     """`threedcart customers mirror` of MEMORY_CUSTOMERS into DuckDB in a child process: its peak RSS
-    (`resource.getrusage` of a launcher whose only child it is)."""
+    (`ru_maxrss` from `os.wait4` of that child alone), and its resident memory sampled every second,
+    as the highest of each tenth of the run (flat, or growing with the customers read)."""
     with MockServer(["--seed-customers", str(MEMORY_CUSTOMERS)], startup_timeout=1800) as server:
         env = {
             **os.environ,
@@ -148,21 +152,39 @@ def _memory(folder: Path) -> dict[str, Any]:
         }
         cli = str(Path(sys.executable).parent / "threedcart")
         into = f"duckdb:///{folder}/memory.duckdb"
+        samples: list[float] = []
         started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-c", _LAUNCHER, cli, "customers", "mirror", "--into", into, "--lag", str(LAG)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        seconds = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"the CLI mirror failed: {done.stderr}")
+        with (folder / "memory.out").open("w+") as out, (folder / "memory.err").open("w+") as err:
+            proc = subprocess.Popen(
+                [cli, "customers", "mirror", "--into", into, "--lag", str(LAG)],
+                env=env,
+                stdout=out,
+                stderr=err,
+            )
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                rss = _rss_mb(proc.pid)
+                if rss is not None:
+                    samples.append(rss)
+                time.sleep(1)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            seconds = time.perf_counter() - started
+            out.seek(0)
+            err.seek(0)
+            output, errors = out.read(), err.read()
+        if proc.returncode != 0:
+            raise RuntimeError(f"the CLI mirror failed: {errors}")
+    tenth = max(1, len(samples) // 10)
     return {
         "customers": MEMORY_CUSTOMERS,
         "seconds": round(seconds, 1),
-        "peak_rss_mb": round(int(done.stderr.strip().splitlines()[-1]) / 1024, 1),
-        "output": done.stdout.strip(),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "rss_mb_highest_by_tenth": [
+            round(max(samples[i : i + tenth])) for i in range(0, len(samples), tenth)
+        ],
+        "output": output.strip(),
     }
 
 

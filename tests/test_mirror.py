@@ -495,6 +495,20 @@ def _arenas(*args: str, env: dict[str, str] | None = None) -> tuple[str, int]:
     return limited, int(heaps)
 
 
+def test_duckdb_is_held_to_a_bounded_buffer_pool(tmp_path: Path) -> None:
+    """DuckDB would cache the table's blocks up to 80% of the machine's memory: a mirror's connection
+    is held to 64 MB, one thread (one JSON reader's 32 MiB buffer) and no insertion order."""
+    pipeline = mirror.pipeline_for(f"duckdb:///{tmp_path}/m.duckdb", pipelines_dir=tmp_path / "work")
+    with pipeline.sql_client() as client:
+        names = ("memory_limit", "threads", "preserve_insertion_order")
+        settings: dict[str, Any] = {}
+        for name in names:
+            with client.execute_query(f"SELECT current_setting('{name}')") as cursor:
+                settings[name] = cursor.fetchone()[0]
+    assert settings["threads"] == 1 and settings["preserve_insertion_order"] is False, settings
+    assert settings["memory_limit"] == "61.0 MiB", settings  # 64 MB, as DuckDB shows it
+
+
 @pytest.mark.skipif(not _GLIBC, reason="malloc arenas are glibc's")
 def test_malloc_arenas_are_capped_for_a_mirror_process() -> None:
     """A mirror's threads would each take a glibc arena (memory freed in one is not reused by the

@@ -48,8 +48,11 @@ CHUNK = 20_000
 """Customers per load of `run()`: dlt normalises and loads one chunk while the next is read."""
 QUEUED_BATCHES = 16
 """Batches (of up to 500 customers) read ahead of the load: the memory a mirror holds besides dlt's."""
-DUCKDB_MEMORY_LIMIT = "128MB"
-"""DuckDB's memory limit in a mirror into a DuckDB file (its JSON reader needs 32 MiB at once)."""
+DUCKDB_SETTINGS: dict[str, Any] = {"memory_limit": "64MB", "threads": 1, "preserve_insertion_order": False}
+"""DuckDB's settings in a mirror into a DuckDB file. Its buffer pool keeps the table's blocks cached
+up to the memory limit (80% of the machine's by default), so a mirror's memory would grow with the
+table: 64 MB holds one JSON reader's 32 MiB buffer (one thread: two would need 64 MiB at once) and
+the merge's working set, and the rest spills to disk. Row order means nothing in the table."""
 DELETE_BATCH = 1000
 """Ids per DELETE or UPDATE statement of a reconciliation."""
 
@@ -325,10 +328,9 @@ def pipeline_for(
     base_dir = Path(base) if base else Path.home() / ".dlt" / "pipelines"
     folder = base_dir / f"{target.work_folder}-{dataset}"
     if target.name == "duckdb" and target.credentials is not None:
-        # DuckDB's buffer pool may grow to 80% of the machine's memory, holding the table it
-        # merges into; a bounded pool spills to disk instead, so a mirror's memory stays flat
+        # a bounded buffer pool spills to disk, so a mirror's memory stays flat (DUCKDB_SETTINGS)
         dest: Any = dlt.destinations.duckdb(
-            DuckDbCredentials(target.credentials, global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+            DuckDbCredentials(target.credentials, global_config=dict(DUCKDB_SETTINGS))
         )
     elif target.name == "postgres" and target.credentials is not None:
         dest = dlt.destinations.postgres(target.credentials)
