@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import logging
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -1670,6 +1671,33 @@ def test_a_deprecated_field_warning_names_every_deprecated_field_at_the_callers_
         _rows.warn_deprecated({"CustomerID": 1, "Comments": "x", "Email": "a@example.com"})
     assert [str(w.message) for w in caught] == ["Customer field(s) Comments, Email are deprecated by the API"]
     assert caught[0].filename == __file__  # this file's line, however deep the SDK raised it
+
+
+def test_a_warning_at_the_users_line_is_shown_once_per_line_and_names_its_module() -> None:
+    def deprecated_call() -> None:
+        _rows.warn_at_users_line("XTest is deprecated", DeprecationWarning)
+
+    registry = globals().setdefault("__warningregistry__", {})
+    registry.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # once per location, as Python shows deprecations
+        for _ in range(3):
+            deprecated_call()
+    assert [(str(w.message), w.category, w.filename) for w in caught] == [
+        ("XTest is deprecated", DeprecationWarning, __file__)
+    ]
+    assert caught[0].lineno == deprecated_call.__code__.co_firstlineno + 1
+    assert ("XTest is deprecated", DeprecationWarning, caught[0].lineno) in registry
+    with warnings.catch_warnings(record=True) as module_filter:
+        warnings.filterwarnings("ignore", module=__name__)  # filters by the user's module apply
+        deprecated_call()
+    assert module_filter == []
+
+
+def test_without_frames_the_warning_is_still_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_rows.inspect, "currentframe", lambda: None)  # an interpreter without frames
+    with pytest.warns(UserWarning, match="^XTest$"):
+        _rows.warn_at_users_line("XTest", UserWarning)
 
 
 def test_a_customer_id_twice_in_a_file_fails_the_later_rows() -> None:

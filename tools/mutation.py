@@ -92,8 +92,6 @@ TESTS = (
 DESELECT = (
     # reads the checkout's pyproject files, which a stage does not have (and pins tools/versions.py)
     "tests/test_spec_driven.py::test_versions_are_the_spec_and_the_distribution",
-    # a warning's stack level: mutmut's trampoline adds a frame between the caller and the SDK
-    "tests/test_spec_driven.py::test_a_deprecated_filter_warning_points_at_the_callers_line",
 )
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import date, datetime, time, tzinfo
 from typing import Any, TypeGuard
 
 from dateutil import parser as date_parser
 from threedcart_customers_client.spec import LIST_FILTERS, ListFilters
 
-from ._rows import users_stacklevel
+from ._rows import warn_at_users_line
 
 STORE_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
 MIN_YEAR = 1000
@@ -114,10 +113,8 @@ def query_params(filters: dict[str, Any], store_tz: tzinfo) -> tuple[int | None,
         if value is None:
             continue
         if spec["deprecated"]:
-            warnings.warn(
-                f"the filter {name} is deprecated by the API ({spec['param']})",
-                DeprecationWarning,
-                stacklevel=users_stacklevel(),  # the user's line
+            warn_at_users_line(
+                f"the filter {name} is deprecated by the API ({spec['param']})", DeprecationWarning
             )
         if group_id is not None and not spec["in_group_listing"]:
             raise TypeError(

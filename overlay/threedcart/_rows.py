@@ -295,15 +295,26 @@ DEPRECATED_FIELDS = frozenset(name for name, rule in FIELDS.items() if rule.depr
 _PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")  # this package's folder, with a slash
 
 
-def users_stacklevel() -> int:
-    """The `stacklevel` for a warning raised by the caller of this function that names the first line
-    outside this package (the user's code), however deep in the SDK the warning is raised."""
-    level = 0
+def warn_at_users_line(message: str, category: type[Warning]) -> None:
+    """Warn naming the first line outside this package (the user's code), however deep in the SDK
+    the warning is raised and whatever wraps the functions in between (no frame counting: the
+    warning is issued at that frame, as `warnings.warn` does once it has found it)."""
     frame = inspect.currentframe()
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        level += 1
         frame = frame.f_back
-    return level
+    if frame is None:  # called from within the package only (no user code on the stack)
+        warnings.warn(message, category, stacklevel=2)
+        return
+    module_globals = frame.f_globals
+    warnings.warn_explicit(
+        message,
+        category,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=module_globals.get("__name__"),
+        registry=module_globals.setdefault("__warningregistry__", {}),
+        module_globals=module_globals,
+    )
 
 
 def warn_deprecated(data: Mapping[str, Any]) -> None:
@@ -311,10 +322,8 @@ def warn_deprecated(data: Mapping[str, Any]) -> None:
     user's line."""
     used = [name for name in data if name in DEPRECATED_FIELDS]
     if used:
-        warnings.warn(
-            f"Customer field(s) {', '.join(used)} are deprecated by the API",
-            DeprecationWarning,
-            stacklevel=users_stacklevel(),
+        warn_at_users_line(
+            f"Customer field(s) {', '.join(used)} are deprecated by the API", DeprecationWarning
         )
 
 
