@@ -64,7 +64,9 @@ from pathlib import Path
 from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGE = Path(os.environ.get("MUTATION_STAGE") or ROOT / "build" / "mutation")  # where runs happen
+STAGE = Path(
+    os.environ.get("MUTATION_STAGE") or ROOT / "build" / "mutation"
+).resolve()  # where runs happen (absolute: mutmut changes folder)
 REPORT = ROOT / "tests" / "MUTATION.md"
 EQUIVALENTS = ROOT / "tests" / "mutation-equivalents"  # <module>.toml: [[equivalent]] tables
 
