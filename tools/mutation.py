@@ -1012,6 +1012,14 @@ def main() -> int:
     sub.add_parser("list")
     args = parser.parse_args()
     if args.command in ("run", "rerun", "check"):
+        if args.ref:  # the commit itself, not a name that moves on (HEAD, a branch)
+            args.ref = subprocess.run(
+                ["git", "rev-parse", "--short", f"{args.ref}^{{commit}}"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
         base = _checkout(args.ref)
         try:
             if args.command == "check":
