@@ -223,12 +223,14 @@ def _mirror_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         )
     )
     if m := r.get("memory"):
+        tenths = m.get("rss_mb_highest_by_tenth")
+        over_the_run = f"; resident MB, highest of each tenth of the run: {tenths}" if tenths else ""
         rows.append(
             (
                 f"10. mirror peak memory at {m['customers']:,} (CLI, DuckDB)",
-                f"{m['peak_rss_mb']} MB ({m['seconds']} s)",
-                "< 300 MB",
-                _verdict(m["peak_rss_mb"] < 300),
+                f"{m['peak_rss_mb']} MB ({m['seconds']} s{over_the_run})",
+                "< 300 MB at 1,000,000",
+                _verdict(m["customers"] >= 1_000_000 and m["peak_rss_mb"] < 300),
             )
         )
     return rows
