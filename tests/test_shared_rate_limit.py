@@ -528,9 +528,16 @@ def test_redis_killed_and_restarted_mid_export(
     bucket_mock: MockServer, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     def outage() -> None:
-        # the burst of the first 49 requests is over after about 2 s, and the shared bucket then
-        # paces the other 15 until about 9 s: Redis goes away in the middle of that
-        time.sleep(3)
+        # Not after a fixed time: four interpreters starting on a busy machine may take longer than
+        # the whole outage, and then none of them meets it. Once the bucket's key is in Redis the
+        # processes are reserving in it: the burst of the first 49 requests lasts about 2 s and the
+        # shared bucket then paces the other 15 for about 7 s. Redis goes away within that.
+        client, key = redis_server.client(), store_key(bucket_mock.headers["SecureURL"])
+        deadline = time.monotonic() + 60
+        while not client.exists(key):
+            assert time.monotonic() < deadline, "no export reserved in the shared bucket within 60 s"
+            time.sleep(0.05)
+        time.sleep(1)
         redis_server.stop()
         time.sleep(2)
         redis_server.start()
