@@ -156,7 +156,12 @@ GROUPS = (
     Group(
         "shared_limit",
         ("overlay/threedcart/_shared_limit.py",),
-        ("conftest.py", "test_shared_rate_limit.py"),
+        (
+            "conftest.py",
+            "test_shared_rate_limit.py",
+            "test_shared_limit_close.py",
+            "test_shared_limit_units.py",
+        ),
         90.0,
     ),
     # the `threedcart` console script (run as a subprocess by its tests)

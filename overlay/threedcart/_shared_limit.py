@@ -26,9 +26,11 @@ import asyncio
 import hashlib
 import importlib
 import logging
+import math
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -80,6 +82,11 @@ return 1
 
 _SECRET_QUERY = ("password", "ssl_password")
 
+# Each Redis call gets one immediate retry (a pooled connection gone stale after a restart), no
+# backoff: an unreachable Redis costs at most about 2 x timeout before the fallback. The clients
+# run no health check: its PING is retried on its own, which would double that cost.
+RETRIES = 1
+
 
 def redact_url(url: str) -> str:
     """The connection string with its password (userinfo or query) replaced by ***."""
@@ -99,6 +106,8 @@ def redact_url(url: str) -> str:
                 for k, v in parse_qsl(query, keep_blank_values=True)
             ]
             query = urlencode(pairs, safe="*")
+        if (netloc, query) == (parts.netloc, parts.query):
+            return url  # nothing to hide (and unix:///path keeps its empty host)
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<unparseable Redis URL>"
@@ -149,12 +158,9 @@ class _Connector:
         # redis-py leaves from_url's **kwargs (the connection's options) unannotated
         client = redis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
             self.url,
-            # one immediate retry (a pooled connection gone stale after a restart), no backoff:
-            # an unreachable Redis costs at most about 2 x timeout before the fallback
-            retry=Retry(NoBackoff(), 1),
+            retry=Retry(NoBackoff(), RETRIES),
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,
-            health_check_interval=30,
         )
         return client, client.register_script(_GCRA)
 
@@ -167,12 +173,9 @@ class _Connector:
         # redis-py leaves from_url's **kwargs (the connection's options) unannotated
         client = redis.asyncio.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
             self.url,
-            # one immediate retry (a pooled connection gone stale after a restart), no backoff:
-            # an unreachable Redis costs at most about 2 x timeout before the fallback
-            retry=Retry(NoBackoff(), 1),
+            retry=Retry(NoBackoff(), RETRIES),
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,
-            health_check_interval=30,
         )
         return client, client.register_script(_GCRA)
 
@@ -289,8 +292,14 @@ class SharedRateLimit:
 class SharedThrottle(Throttle):
     """A `Throttle` whose bucket lives in Redis; its in-process bucket is the fallback."""
 
-    def __init__(self, shared: SharedRateLimit, key: str, connector: _Connector) -> None:
-        super().__init__(shared.limit)
+    def __init__(
+        self,
+        shared: SharedRateLimit,
+        key: str,
+        connector: _Connector,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(shared.limit, clock)
         self.shared = shared
         self.key = key
         self._connector = connector
@@ -298,8 +307,7 @@ class SharedThrottle(Throttle):
         self._blocking_lock = threading.Lock()
         self._retry_at = 0.0  # monotonic; before this, Redis is not tried
         self._down = False
-        self._ahead = -1.0  # the shared bucket's last known level, as seconds ahead of now
-        self._seen = 0.0  # when _ahead was learned (monotonic)
+        self._level = -math.inf  # when the shared bucket, as last seen, empties (on the clock)
         self._state_lock = threading.Lock()
         # asyncio clients, one per event loop (a client cannot outlive or change its loop)
         self._async: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, AsyncScript]] = {}
@@ -311,7 +319,7 @@ class SharedThrottle(Throttle):
 
     def _plan(self) -> tuple[list[str] | None, float]:
         """(the script's arguments, or None to keep to the local bucket; now, monotonic)."""
-        now = time.monotonic()
+        now = self._clock()
         with self._state_lock:
             try_redis = not self._down or now >= self._retry_at
             recovering = self._down
@@ -444,11 +452,9 @@ class SharedThrottle(Throttle):
         with self._state_lock:
             was_down = self._down
             self._down = False
-            # the shared bucket's level, seconds ahead of now, to start from if Redis goes away;
-            # concurrent answers may arrive out of order, so keep the fullest level seen
-            if now + ahead >= self._seen + self._ahead:
-                self._ahead = ahead
-                self._seen = now
+            # the shared bucket's level, to start from if Redis goes away; concurrent answers
+            # may arrive out of order, so keep the fullest level seen
+            self._level = max(self._level, now + ahead)
         if was_down:
             log.info("threedcart: Redis at %s is back: the store's bucket is shared again", self.shared.url)
 
@@ -457,12 +463,11 @@ class SharedThrottle(Throttle):
             first = not self._down
             self._down = True
             self._retry_at = now + self.shared.retry_interval
-            ahead, seen = self._ahead, self._seen
+            level = self._level
         if not first:
             return
         with self._lock:  # start the local bucket as full as the shared one last was
-            if ahead >= 0:
-                self._tat = max(self._tat, seen + ahead)
+            self._tat = max(self._tat, level)
         log.warning(
             "threedcart: Redis at %s is unreachable (%s: %s): using this process's own bucket "
             "until it is back (retrying every %gs); several processes may now overflow the store's bucket",
