@@ -450,8 +450,15 @@ bucket then takes 7 s to let the surplus through at 2 a second."""
 WORKERS = 4
 
 
-def _export_all(mock: MockServer, redis_url: str, out: Path, during: object = None) -> list[tuple[int, str]]:
-    """Run WORKERS `threedcart customers export` processes; (exit status, stderr) of each."""
+def _export_all(
+    mock: MockServer,
+    redis_url: str,
+    out: Path,
+    during: Callable[[list[list[str]]], None] | None = None,
+) -> list[tuple[int, str]]:
+    """Run WORKERS `threedcart customers export` processes; (exit status, stderr) of each.
+
+    `during` runs while they do, with the stderr lines each has written so far (read as they come)."""
     env = {
         **os.environ,
         "THREEDCART_SECURE_URL": mock.headers["SecureURL"],
@@ -472,12 +479,24 @@ def _export_all(mock: MockServer, redis_url: str, out: Path, during: object = No
         )
         for i in range(WORKERS)
     ]
-    if callable(during):
-        during()
+    lines: list[list[str]] = [[] for _ in procs]
+
+    def read(proc: subprocess.Popen[str], into: list[str]) -> None:
+        assert proc.stderr is not None
+        into.extend(proc.stderr)
+
+    readers = [
+        threading.Thread(target=read, args=pair, daemon=True) for pair in zip(procs, lines, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    if during is not None:
+        during(lines)
     results = []
-    for proc in procs:
-        _, err = proc.communicate(timeout=240)
-        results.append((proc.returncode, err))
+    for proc, reader, err in zip(procs, readers, lines, strict=True):
+        proc.wait(timeout=240)
+        reader.join(timeout=10)
+        results.append((proc.returncode, "".join(err)))
     return results
 
 
@@ -527,11 +546,13 @@ def test_four_processes_share_one_bucket_without_a_429(
 def test_redis_killed_and_restarted_mid_export(
     bucket_mock: MockServer, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    def outage() -> None:
-        # Not after a fixed time: four interpreters starting on a busy machine may take longer than
-        # the whole outage, and then none of them meets it. Once the bucket's key is in Redis the
-        # processes are reserving in it: the burst of the first 49 requests lasts about 2 s and the
-        # shared bucket then paces the other 15 for about 7 s. Redis goes away within that.
+    def outage(stderr: list[list[str]]) -> None:
+        # Not for a fixed time: four interpreters starting on a busy machine may take longer than a
+        # fixed outage, and a slow mock may keep every export inside one page for all of it; then
+        # none of them meets it. Once the bucket's key is in Redis the processes are reserving in
+        # it: the burst of the first 49 requests lasts about 2 s and the shared bucket then paces
+        # the other 15 for about 7 s. Redis goes away within that, and comes back once a process
+        # has said that it fell back (or after 30 s, and the test fails).
         client, key = redis_server.client(), store_key(bucket_mock.headers["SecureURL"])
         deadline = time.monotonic() + 60
         while not client.exists(key):
@@ -539,7 +560,12 @@ def test_redis_killed_and_restarted_mid_export(
             time.sleep(0.05)
         time.sleep(1)
         redis_server.stop()
-        time.sleep(2)
+        deadline = time.monotonic() + 30
+        while not any("is unreachable" in line for err in stderr for line in list(err)):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
         redis_server.start()
 
     results = _export_all(bucket_mock, redis_server.url, tmp_path, during=outage)

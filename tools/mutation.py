@@ -171,6 +171,7 @@ GROUPS = (
         (
             "conftest.py",
             "test_cli.py",
+            "test_cli_units.py",
             "test_cli_hygiene.py",
             "test_cli_first_hour.py",
             "test_import_accounting.py",
@@ -178,7 +179,17 @@ GROUPS = (
         90.0,
     ),
     # `threedcart contract-check`
-    Group("contract", ("overlay/threedcart/contract/*.py",), ("conftest.py", "test_contract_check.py"), 90.0),
+    Group(
+        "contract",
+        ("overlay/threedcart/contract/*.py",),
+        (
+            "conftest.py",
+            "test_contract_check.py",
+            "test_contract_spec_units.py",
+            "test_contract_check_units.py",
+        ),
+        90.0,
+    ),
     # the mock store (a subprocess of its tests)
     Group(
         "mock",
