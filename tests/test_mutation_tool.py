@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -315,3 +316,51 @@ def test_rerun_refuses_when_the_code_changed_since_the_run(
     monkeypatch.setattr(tool, "STAGE", tmp_path)
     assert tool.rerun(["_params"], 1, None) == 1
     assert "_params changed since the last run; use `run`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("mutant", "order"),
+    [
+        ("threedcart._params.x_f__mutmut_3", ["test_quick", "test_middle", "test_slow", "test_unknown"]),
+        ("stats", ["test_slow", "test_quick", "test_unknown", "test_middle"]),  # mapping: as collected
+    ],
+)
+def test_a_mutants_tests_run_fastest_first(tmp_path: Path, mutant: str, order: list[str]) -> None:
+    tool = _tool()
+    hooks, mutants = tmp_path / "hooks", tmp_path / "mutants"
+    hooks.mkdir()
+    (mutants / "tests").mkdir(parents=True)
+    (hooks / "mutation_hits.py").write_text(tool._PLUGIN)
+    ran = tmp_path / "ran"
+    (mutants / "tests" / "test_order.py").write_text(
+        "import os\n\n"
+        + "".join(
+            f"def {name}():\n    open({str(ran)!r}, 'a').write('{name}\\n')\n\n"
+            for name in ("test_slow", "test_quick", "test_unknown", "test_middle")
+        )
+    )
+    durations = {"test_slow": 3.0, "test_quick": 0.01, "test_middle": 0.5}  # test_unknown: never timed
+    stats = {"duration_by_test": {f"tests/test_order.py::{n}": d for n, d in durations.items()}}
+    (mutants / "mutmut-stats.json").write_text(json.dumps(stats))
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(hooks), "MUTANT_UNDER_TEST": mutant}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "mutation_hits",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_order.py",
+        ],
+        cwd=mutants,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ran.read_text().split() == order
