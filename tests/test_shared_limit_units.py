@@ -112,6 +112,8 @@ def test_redact_url_hides_every_shape_of_password(url: str, shown: str) -> None:
         ("redis://:s3cr%3Aet@h/0", {"s3cr%3Aet", "s3cr:et"}),  # as written and decoded
         ("redis://:s3cr:et@h/0", {"s3cr:et", "s3cr%3Aet"}),  # and as it would be encoded
         ("redis://pw@h/0", {"pw"}),
+        ("redis://a:b@c@h/0", {"b@c", "b%40c"}),  # the last @ ends the userinfo
+        ("redis://:a%2fb@h/0", {"a%2fb", "a/b", "a%2Fb"}),  # every byte but unreserved ones encoded
         ("redis://user:@h/0", set()),  # an empty password is nothing to scrub
         ("redis://h/0?password=a%20b&ssl_password=c&db=0", {"a b", "a%20b", "c"}),
         ("redis://h/0?PASSWORD=p", {"p"}),
@@ -129,6 +131,7 @@ def test_the_store_key_is_a_hash_of_the_normalised_secure_url() -> None:
     assert store_key(SHOP) == KEY_PREFIX + digest
     assert store_key("  HTTPS://Shop.Example.com/ ") == KEY_PREFIX + digest
     assert store_key(SHOP, "p:") == "p:" + digest
+    assert store_key("https://SHOP.EXAMPLE.COMX") != store_key("https://shop.example.com")
 
 
 def test_the_constructor_names_what_is_wrong() -> None:
@@ -136,7 +139,11 @@ def test_the_constructor_names_what_is_wrong() -> None:
         with pytest.raises(ValueError) as caught:
             SharedRateLimit(blank)  # type: ignore[arg-type]  # callers without a type checker
         assert str(caught.value) == "SharedRateLimit needs a Redis URL, e.g. redis://host:6379/0"
-    for url, shown in (("http://:hunter2@h:1/0", "http://:***@h:1/0"), ("localhost:6379", "localhost:6379")):
+    for url, shown in (
+        ("http://:hunter2@h:1/0", "http://:***@h:1/0"),
+        ("localhost:6379", "localhost:6379"),
+        ("redis:6379", "redis:6379"),
+    ):
         with pytest.raises(ValueError) as caught:
             SharedRateLimit(url)
         assert str(caught.value) == (
@@ -158,7 +165,7 @@ def test_the_defaults_and_the_repr() -> None:
         KEY_PREFIX,
     )
     assert repr(shared) == "SharedRateLimit('redis://:***@h:1/0', RateLimit(capacity=50, per_second=2.0))"
-    for url in ("rediss://h:1/0", "unix:///run/redis.sock"):
+    for url in ("rediss://h:1/0", "unix:///run/redis.sock", "REDIS://h:1/0"):
         assert SharedRateLimit(url).url == url
     one = shared.throttle(SHOP)
     assert repr(one) == f"SharedThrottle({shared!r}, key={store_key(SHOP)!r})"

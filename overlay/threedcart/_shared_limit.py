@@ -227,8 +227,8 @@ class SharedRateLimit:
         self.secrets: list[str] = secrets_of(self._url)
         """The URL's password and its encodings: the SDK scrubs them from every message."""
         self.url = redact_url(self._url)
-        scheme = urlsplit(self._url).scheme if "://" in self._url else ""
-        if scheme not in ("redis", "rediss", "unix"):
+        scheme, sep, _rest = self._url.partition("://")
+        if not sep or scheme.lower() not in ("redis", "rediss", "unix"):
             raise ValueError(
                 f"SharedRateLimit: expected a redis://, rediss:// or unix:// URL, not {self.url!r}"
             )
