@@ -84,7 +84,7 @@ def json_pointer(document: object, pointer: str) -> Any:
         part = part.replace("~1", "/").replace("~0", "~")
         if is_object(node) and part in node:
             node = node[part]
-        elif is_array(node) and part.isdigit() and int(part) < len(node):
+        elif is_array(node) and part.isascii() and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
             return None
@@ -148,8 +148,8 @@ class Spec:
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         # JSON's view of it: YAML may key a response by the integer 200 (a JSON pointer says
-        # "200") or read an unquoted example as a date
-        self.document: dict[str, Any] = json.loads(json.dumps(document, default=str))
+        # "200") or read an unquoted example, or an example's key, as a date
+        self.document: dict[str, Any] = json.loads(json.dumps(_text_keys(document), default=str))
         self.operations: dict[str, Operation] = {}
         for path, node in as_object(self.document.get("paths")).items():
             found, item_pointer = self.follow(node, f"/paths/{_escape(path)}")
@@ -306,6 +306,19 @@ def _closed(document: Mapping[str, Any]) -> dict[str, Any]:
     find_members(copy)
     close(copy, "#")
     return copy
+
+
+def _text_keys(node: object) -> Any:
+    """`node` with every mapping key that JSON cannot take (a date YAML read) made a string."""
+    if is_object(node):
+        return {_json_key(k): _text_keys(v) for k, v in node.items()}
+    if is_array(node):
+        return [_text_keys(v) for v in node]
+    return node
+
+
+def _json_key(key: object) -> object:
+    return key if key is None or isinstance(key, str | int | float | bool) else str(key)
 
 
 def _is_dict(value: object) -> TypeGuard[dict[str, Any]]:
