@@ -165,7 +165,12 @@ def test_the_defaults_and_the_repr() -> None:
         KEY_PREFIX,
     )
     assert repr(shared) == "SharedRateLimit('redis://:***@h:1/0', RateLimit(capacity=50, per_second=2.0))"
-    for url in ("rediss://h:1/0", "unix:///run/redis.sock", "REDIS://h:1/0"):
+    for url in (
+        "rediss://h:1/0",
+        "unix:///run/redis.sock",
+        "REDIS://h:1/0",
+        "redis://h:1/0?client_name=a://b",
+    ):
         assert SharedRateLimit(url).url == url
     one = shared.throttle(SHOP)
     assert repr(one) == f"SharedThrottle({shared!r}, key={store_key(SHOP)!r})"

@@ -100,12 +100,9 @@ def redact_url(url: str) -> str:
             if not sep and user:  # redis://SECRET@host: a lone userinfo is the password to redis-py
                 netloc = f"***@{host}"
         query = parts.query
-        if query:
-            pairs = [
-                (k, "***" if k.lower() in _SECRET_QUERY else v)
-                for k, v in parse_qsl(query, keep_blank_values=True)
-            ]
-            query = urlencode(pairs, safe="*")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in _SECRET_QUERY for k, _v in pairs):
+            query = urlencode([(k, "***" if k.lower() in _SECRET_QUERY else v) for k, v in pairs], safe="*")
         if (netloc, query) == (parts.netloc, parts.query):
             return url  # nothing to hide (and unix:///path keeps its empty host)
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

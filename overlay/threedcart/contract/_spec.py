@@ -80,7 +80,7 @@ def load_spec(source: Traversable | None = None) -> dict[str, Any]:
 def json_pointer(document: object, pointer: str) -> Any:
     """The value at a JSON pointer (`/0/Value`) in `document`, None when there is none."""
     node: Any = document
-    for part in pointer.split("/")[1:] if pointer else ():
+    for part in pointer.split("/")[1:]:  # "" and "#" name the whole document
         part = part.replace("~1", "/").replace("~0", "~")
         if is_object(node) and part in node:
             node = node[part]
@@ -169,7 +169,7 @@ class Spec:
 
     def at(self, pointer: str) -> Any:
         """The node at a JSON pointer (`/components/schemas/Customer`, or with a leading `#`)."""
-        node = json_pointer(self.document, pointer.removeprefix("#"))
+        node = json_pointer(self.document, pointer)  # a leading # is before the first /
         if node is None:
             raise SpecError(f"cannot resolve #{pointer.removeprefix('#')}")
         return node
@@ -387,7 +387,7 @@ def _kind(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=True)
+    text = json.dumps(value)  # ASCII: the default
     return text if len(text) <= 40 else text[:37] + "..."
 
 
