@@ -468,11 +468,7 @@ class ContractCheck:
             for expression in as_object(as_object(self.spec.resolve(link)).get("parameters")).values():
                 if isinstance(expression, str) and expression.startswith("$response.body#"):
                     pointer = expression.split("#", 1)[1]
-        value = json_pointer(body, pointer)
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
+        return _as_id(json_pointer(body, pointer))  # never True as customer 1
 
     def _max_length(self, name: str) -> int:
         prop = self.spec.merged(self._properties().get(name, {}))
@@ -510,7 +506,7 @@ def _as_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():  # not "²"
         return int(value)
     return None
 
