@@ -1069,7 +1069,7 @@ def test_the_group_probes_list_the_group_of_the_first_customer(
     first: dict[str, Any] | None, group: int
 ) -> None:
     check, server = checker(FakeStore([{**ADA, "CustomerGroupID": 2}, {**GRACE, "CustomerGroupID": 3}]))
-    check._group_probes(operation(SPEC, ContractCheck.GROUP), first, None)  # pyright: ignore[reportPrivateUsage]
+    check._group_probes(operation(SPEC, ContractCheck.GROUP), first)  # pyright: ignore[reportPrivateUsage]
     assert server.seen == [
         f"GET {API}/CustomerGroups/{group}/Customers?limit=5&offset=1",
         f"GET {API}/CustomerGroups/{group}/Customers?countonly=1",
@@ -1143,6 +1143,18 @@ def test_the_primary_key_is_the_one_required_property_of_a_bulk_item() -> None:
 
     doc = document()
     schemas(doc)["CustomerUpdateItem"]["required"] = ["XyzzyKey"]
+    check, _ = checker(bodiless_500, Spec(doc))
+    assert check._primary_key() == "XyzzyKey"  # pyright: ignore[reportPrivateUsage]
+
+
+def test_a_bulk_body_that_is_one_object_names_the_primary_key_by_its_required_property() -> None:
+    doc = document()
+    body = doc["paths"][LIST]["put"]["requestBody"]["content"]["application/json"]
+    body["schema"] = {
+        "type": "object",
+        "required": ["XyzzyKey"],
+        "properties": {"XyzzyKey": {"type": "integer"}},
+    }
     check, _ = checker(bodiless_500, Spec(doc))
     assert check._primary_key() == "XyzzyKey"  # pyright: ignore[reportPrivateUsage]
 

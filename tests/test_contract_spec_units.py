@@ -949,3 +949,15 @@ def test_errors_of_the_packaged_spec_on_a_customer() -> None:
     assert spec.errors({"CustomerID": 1, "XyzzyCount": [1]}, "#/components/schemas/Customer") == [
         _undocumented("$.XyzzyCount", "an array")
     ]
+
+
+def test_keys_json_cannot_take_become_text_at_any_depth() -> None:
+    example = [{date(2024, 1, 2): 5}, {"XyzzyDay": [{date(2024, 1, 3): 6}]}]
+    document = {"paths": {}, "x-examples": {"by-day": example, True: 1, None: 2, 7: 3, 1.5: 4}}
+    assert Spec(document).document["x-examples"] == {
+        "by-day": [{"2024-01-02": 5}, {"XyzzyDay": [{"2024-01-03": 6}]}],
+        "true": 1,  # as JSON writes the keys it can take
+        "null": 2,
+        "7": 3,
+        "1.5": 4,
+    }

@@ -193,6 +193,16 @@ def test_names_select_modules_or_groups() -> None:
     assert (app.staged, app.prefix) == ("src/threedcart/_cli/_app.py", "threedcart._cli._app")
     with pytest.raises(SystemExit, match="unknown module or group 'nope'"):
         tool._select(["nope"])
+    # a package's __init__ has the prefix of every module in it, but owns only its own mutants
+    init, check = tool._select(["contract.__init__", "contract._check"])
+    assert (init.prefix, check.prefix) == ("threedcart.contract", "threedcart.contract._check")
+    own, other = "threedcart.contract.x_load__mutmut_1", "threedcart.contract._check.xǁCǁrun__mutmut_2"
+    assert (init.owns(own), init.owns(other), check.owns(other), check.owns(own)) == (
+        True,
+        False,
+        True,
+        False,
+    )
     targets = {m.group.name: m.group.target for m in tool._select([])}
     assert targets["core"] == 95.0
     assert {targets[g] for g in ("client", "shared_limit", "cli", "mock")} == {90.0}

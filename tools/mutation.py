@@ -269,6 +269,12 @@ class Module:
         """The start of mutmut's names of its mutants: `threedcart._params`."""
         return self.staged[len("src/") : -len(".py")].replace("/", ".").removesuffix(".__init__")
 
+    def owns(self, mutant: str) -> bool:
+        """Whether `mutant` (a mutmut name) is one of this module's: its function's mangled name
+        (`x_...` or `xǁ...`) follows the prefix, not another module's name (a package's `__init__`
+        has the prefix of every module in it)."""
+        return mutant.startswith(self.prefix + ".") and mutant[len(self.prefix) + 1 :].startswith("x")
+
 
 def _module_name(path: str) -> str:
     dotted = path.split("/", 1)[1].removesuffix(".py").replace("/", ".")  # threedcart._params
@@ -737,7 +743,7 @@ def _save(folder: Path, modules: Sequence[Module], run: RunInfo) -> int:
             "group": module.group.name,
             "sha256": _digest(folder / module.staged),
             "codes": codes,
-            "keys": {n: list(k) for n, k in keys.items() if n.startswith(module.prefix + ".")},
+            "keys": {n: list(k) for n, k in keys.items() if module.owns(n)},
         }
         (STAGE / "results" / f"{module.name}.json").write_text(json.dumps(record, ensure_ascii=False))
     return 0
@@ -833,7 +839,7 @@ def _check(modules: Sequence[Module], base: Path = ROOT) -> int:
     keys = _keys([(m.prefix, base / m.path) for m in wanted], functions)
     lost: list[Entry] = []
     for module in wanted:
-        mine = {n: k for n, k in keys.items() if n.startswith(module.prefix + ".")}
+        mine = {n: k for n, k in keys.items() if module.owns(n)}
         found = {k for k in mine.values()}
         lost += [e for e in equivalents[module.name] if e.key not in found]
         problems += _stale(equivalents[module.name], mine, None)
@@ -905,7 +911,7 @@ def report(names: Sequence[str] = (), base: Path = ROOT) -> int:
     functions = {m.prefix: {e.function for e in equivalents[m.name]} for m in wanted}
     keys_now = _keys([(m.prefix, base / m.path) for m in wanted], functions)
     for module in wanted:
-        mine = {n: k for n, k in keys_now.items() if n.startswith(module.prefix + ".")}
+        mine = {n: k for n, k in keys_now.items() if module.owns(n)}
         problems[module.name] = _stale(equivalents[module.name], mine, None)
     orphans = [f"{m}.toml: no such module in scope" for m in equivalents if m not in results]
 
