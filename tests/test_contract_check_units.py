@@ -83,9 +83,15 @@ class Server:
         return httpx.Client(transport=httpx.MockTransport(self), base_url="http://store.test")
 
 
-def checker(answer: Answer, spec: Spec = SPEC, *, allow_writes: bool = False) -> tuple[ContractCheck, Server]:
+def checker(
+    answer: Answer,
+    spec: Spec = SPEC,
+    *,
+    allow_writes: bool = False,
+    progress: Callable[[Finding], None] | None = None,
+) -> tuple[ContractCheck, Server]:
     server = Server(answer)
-    return ContractCheck(spec, server.client(), allow_writes=allow_writes), server
+    return ContractCheck(spec, server.client(), allow_writes=allow_writes, progress=progress), server
 
 
 def lines(report: Report) -> list[str]:
@@ -440,9 +446,8 @@ def test_call_fills_the_path_sends_the_query_and_body_and_returns_the_answer() -
 
 
 def test_call_names_a_query_parameter_the_spec_does_not_define() -> None:
-    check, server = checker(lambda request: httpx.Response(200, json=[]))
     seen: list[Finding] = []
-    check._progress = seen.append  # pyright: ignore[reportPrivateUsage]
+    check, server = checker(lambda request: httpx.Response(200, json=[]), progress=seen.append)
     list_op = operation(SPEC, ContractCheck.LIST)
     check.call(list_op, query={"limit": 5, "qux_limit": 1, "qux_Since": "x"})
     check.call(list_op)
@@ -1465,7 +1470,7 @@ def test_the_created_customer_is_deleted_even_when_the_store_stops_answering() -
 
 # --- against the real mock store ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def mock() -> Iterator[MockServer]:
+def seeded_store() -> Iterator[MockServer]:
     with MockServer(["--seed-customers", "30", "--random-seed", "5"]) as server:
         yield server
 
@@ -1499,8 +1504,8 @@ def _shape(line: str) -> str:
     return f"{head[0]} {path}" + (f"?{names}" if names else "")
 
 
-def test_the_mock_store_keeps_the_spec_read_only(mock: MockServer) -> None:
-    report, seen = _against_the_mock(mock, allow_writes=False)
+def test_the_mock_store_keeps_the_spec_read_only(seeded_store: MockServer) -> None:
+    report, seen = _against_the_mock(seeded_store, allow_writes=False)
     assert report.findings == [] and report.skipped == [] and report.stopped is None
     assert report.operations == {"listCustomers", "getCustomer", "listCustomerGroupCustomers"}
     assert report.summary() == "contract-check: 15 requests, 3 operations, 0 deviations, 0 notes"
@@ -1508,7 +1513,8 @@ def test_the_mock_store_keeps_the_spec_read_only(mock: MockServer) -> None:
     assert seen[3] == f"GET {LIST}?limit=1&offset=31"  # one past the 30 customers
 
 
-def test_the_mock_store_keeps_the_spec_and_the_created_customer_is_gone(mock: MockServer) -> None:
+def test_the_mock_store_keeps_the_spec_and_the_created_customer_is_gone(seeded_store: MockServer) -> None:
+    mock = seeded_store
     before = _count(mock)
     report, seen = _against_the_mock(mock, allow_writes=True)
     assert report.findings == [] and report.skipped == [] and report.stopped is None
