@@ -963,8 +963,10 @@ def _import(
         codecs.lookup(encoding)
     except LookupError:
         raise CLIError(f"unknown encoding {encoding!r} (try utf-8, cp1252, latin-1, utf-16)") from None
-    if not source.is_file():
+    if not source.exists():
         raise CLIError(f"{source} does not exist")
+    if not source.is_file():
+        raise CLIError(f"{source} is not a file")
     file_format = _format_of(source, fmt)
 
     def rows() -> Iterator[Any]:

@@ -55,7 +55,7 @@ def clean(text: str) -> str:
 def json_line(data: Any, *, indent: int | None = None) -> str:
     """JSON text that is safe on a terminal too (C1 controls and line separators escaped)."""
     text = json.dumps(data, ensure_ascii=False, indent=indent)
-    if text.isascii():
+    if text.isascii() and "\x7f" not in text:  # DEL is ASCII, and a control character
         return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
