@@ -48,8 +48,10 @@ def in_terminal(server: MockServer | None, width: int, *args: str) -> str:
     """What `threedcart ARGS` shows in a pseudo-terminal `width` columns wide (stdout and stderr)."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
+    # a terminal's own TERM: with TERM=dumb (a CI runner, a mutation run) Rich takes no size from it
+    env = {**_env(server), "TERM": "xterm-256color"}
     proc = subprocess.Popen(
-        [CLI, *args], stdin=follower, stdout=follower, stderr=follower, env=_env(server), close_fds=True
+        [CLI, *args], stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True
     )
     os.close(follower)
     chunks: list[bytes] = []
