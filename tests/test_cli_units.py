@@ -2909,19 +2909,47 @@ def test_an_import_interrupted_before_any_answer_counts_nothing_as_updated(
     ]  # and the exit status of Ctrl-C (typer's, here, where no signal handler is installed)
 
 
-# --- what is wrong today ------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="_with_filters checks the date range in UTC, not in the store's time zone: a range of instants "
-    "that is inverted in store time (the repeated hour of a fall-back night) passes the check and the "
-    "SDK's ValueError exits 1, naming updated_since instead of --updated-since",
-)
+# --- a range in the store's time zone -----------------------------------------------------------------------
+FALL_BACK = ("--updated-since", "2026-11-01T05:30:00+00:00", "--updated-until", "2026-11-01T06:10:00+00:00")
+"""Instants in order, inverted in New York time: 05:30 UTC is 01:30 EDT; 06:10 UTC is 01:10 EST, after the
+clocks fell back."""
+
+
 def test_a_range_inverted_in_store_time_is_a_usage_error(shop: Shop) -> None:
-    # 05:30 UTC is 01:30 EDT; 06:10 UTC is 01:10 EST, after the clocks fell back
-    args = ("--updated-since", "2026-11-01T05:30:00+00:00", "--updated-until", "2026-11-01T06:10:00+00:00")
-    done = cli(shop.server, "customers", "count", *args)
+    done = cli(shop.server, "customers", "count", *FALL_BACK)
     message = (
         "Invalid value: --updated-since (11/01/2026 01:30:00) is after --updated-until "
         "(11/01/2026 01:10:00): no customer can match"
     )
     assert outcome(done) == (2, "", usage_error("customers count", message))
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_the_range_is_checked_in_the_zone_the_store_is_given(shop: Shop, how: str) -> None:
+    # in UTC the same range is in order: the count runs
+    if how == "option":
+        done = cli(shop.server, "--store-timezone", "UTC", "customers", "count", *FALL_BACK)
+    else:
+        done = cli(shop.server, "customers", "count", *FALL_BACK, THREEDCART_STORE_TIMEZONE="UTC")
+    assert outcome(done) == (0, "0\n", "")
+
+
+def test_an_inverted_range_in_another_zone_names_its_own_instants(shop: Shop) -> None:
+    # 2026-03-08 02:30 does not exist in New York: in Tokyo these are 2026-03-09 00:00 and 2026-03-08 23:00
+    args = ("--updated-since", "2026-03-08T15:00:00+00:00", "--updated-until", "2026-03-08T14:00:00+00:00")
+    done = cli(shop.server, "customers", "count", *args, THREEDCART_STORE_TIMEZONE="Asia/Tokyo")
+    message = (
+        "Invalid value: --updated-since (03/09/2026 00:00:00) is after --updated-until "
+        "(03/08/2026 23:00:00): no customer can match"
+    )
+    assert outcome(done) == (2, "", usage_error("customers count", message))
+
+
+def test_an_unknown_zone_is_the_stores_error_not_the_ranges(shop: Shop) -> None:
+    done = cli(shop.server, "customers", "count", *FALL_BACK, THREEDCART_STORE_TIMEZONE="Nowhere/Zone")
+    assert outcome(done) == (
+        1,
+        "",
+        "error: THREEDCART_STORE_TIMEZONE: 'Nowhere/Zone' is not a time zone this machine knows (an IANA "
+        "name, e.g. America/New_York)\n",
+    )

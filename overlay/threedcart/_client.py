@@ -73,6 +73,15 @@ def store_zone(name: str, what: str = "store_timezone") -> ZoneInfo:
         ) from None
 
 
+def configured_zone(given: str | None = None, what: str = "store_timezone") -> ZoneInfo:
+    """The store's time zone as a store from the environment takes it: `given` (named `what` in an
+    error) if set, else `THREEDCART_STORE_TIMEZONE`, else America/New_York."""
+    if given:
+        return store_zone(given, what)
+    zone = os.environ.get(ENV_STORE_TIMEZONE, "").strip()
+    return store_zone(zone, ENV_STORE_TIMEZONE) if zone else store_zone(STORE_TIMEZONE)
+
+
 def _warn_once(message: str) -> None:
     if message not in _WARNED:
         _WARNED.add(message)
@@ -401,9 +410,8 @@ class _BaseStore:
                     f"{ENV_TIMEOUT} must be a finite number of seconds above 0, e.g. 30, not {timeout!r}"
                 )
             values["timeout"] = seconds
-        zone = os.environ.get(ENV_STORE_TIMEZONE, "").strip()
-        if zone and "store_timezone" not in overrides:
-            values["store_timezone"] = store_zone(zone, ENV_STORE_TIMEZONE)
+        if "store_timezone" not in overrides:
+            values["store_timezone"] = configured_zone()
         shared_url = os.environ.get(ENV_RATE_LIMIT_URL, "").strip()
         chosen = overrides.get("rate_limit")
         if shared_url and chosen is not False and not isinstance(chosen, SharedRateLimit):

@@ -33,7 +33,7 @@ from threedcart_customers_client.spec import LIST_FILTERS
 
 from .. import _secrets
 from .._bulk import partial_result
-from .._client import Store, store_zone
+from .._client import Store, configured_zone, store_zone
 from .._constants import ENV_BASE_URL, ENV_PRIVATE_KEY, ENV_SECURE_URL, ENV_STORE_TIMEZONE, ENV_TOKEN
 from .._pagination import export_needs_changes, export_problem
 from .._params import STORE_TIME_FORMAT, UPDATED_SINCE, UPDATED_UNTIL, Filters, query_params, store_time
@@ -372,7 +372,8 @@ def _as_options(message: str) -> str:
 
 
 def _with_filters(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command the filter options; it receives the ones given as `filters`."""
+    """Give a command (one with a `ctx` parameter) the filter options; it receives the ones given as
+    `filters`, checked in the store's time zone."""
     signature = inspect.signature(command, eval_str=True)
     own = [p for p in signature.parameters.values() if p.name != "filters"]
     options = [
@@ -384,8 +385,12 @@ def _with_filters(command: Callable[..., None]) -> Callable[..., None]:
     def with_filters(*args: Any, **kwargs: Any) -> None:
         given = {name: kwargs.pop(name) for name, _ in _FILTER_OPTIONS}
         filters = typing.cast(Filters, {k: v for k, v in given.items() if v is not None})
+        try:  # an unknown zone is the store's error, said when the command opens it
+            tz: tzinfo = configured_zone(kwargs["ctx"].find_root().obj.store_timezone, "--store-timezone")
+        except ValueError:
+            tz = UTC
         try:  # what the SDK would refuse (an unreadable date, an empty range) is a usage error
-            query_params(dict(filters), UTC)
+            query_params(dict(filters), tz)
         except (ValueError, TypeError) as exc:
             raise typer.BadParameter(clean(_as_options(str(exc)))) from None
         command(*args, filters=filters, **kwargs)
