@@ -1,5 +1,5 @@
-"""Shared fixtures: mock stores started as subprocesses on free loopback ports; and, under pytest-xdist,
-the modules whose tests one worker runs together."""
+"""Shared fixtures: mock stores started as subprocesses on free loopback ports, a real Redis server;
+and, under pytest-xdist, the modules whose tests one worker runs together."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import yaml
 from threedcart_mock.testing import MockServer
 
 if TYPE_CHECKING:
+    from _redis_server import RedisServer
     from xdist.remote import Producer
     from xdist.scheduler import LoadScopeScheduling
 
@@ -38,6 +39,19 @@ def mock() -> Iterator[MockServer]:
     """A fresh, empty mock store for one test."""
     with MockServer() as server:
         yield server
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server with a password on a free loopback port, for one test (tests/_redis_server.py)."""
+    from _redis_server import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

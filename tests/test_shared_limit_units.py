@@ -1,7 +1,7 @@
 """`SharedRateLimit` and `SharedThrottle` piece by piece: URLs and their secrets, the Redis clients'
 options, the fallback's states on an injected clock, closing, and giving slots back.
 
-Redis is the real `redis-server` of tests/test_shared_rate_limit.py; where Redis must fail, it is a
+Redis is the real `redis-server` of tests/_redis_server.py; where Redis must fail, it is a
 closed loopback port (refused) or a loopback listener that accepts and never answers.
 """
 
@@ -13,8 +13,6 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +20,7 @@ import redis
 import redis.asyncio
 import redis.asyncio.retry
 import redis.retry
-from test_shared_rate_limit import PASSWORD, RedisServer, _free_port
+from _redis_server import PASSWORD, RedisServer, free_port
 from threedcart import RateLimit, SharedRateLimit
 from threedcart._shared_limit import (
     KEY_PREFIX,
@@ -58,22 +56,12 @@ def throttle(url: str, clock: Clock, *, retry_interval: float = 5.0, timeout: fl
 
 
 def closed_url() -> str:
-    return f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens: every connect is refused
+    return f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: every connect is refused
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    redis_server = RedisServer(tmp_path)
-    redis_server.start()
-    try:
-        yield redis_server
-    finally:
-        redis_server.stop()
-
-
-def level(server: RedisServer) -> float:
+def level(redis_server: RedisServer) -> float:
     """The shared bucket's theoretical arrival time, as the script stored it."""
-    with server.client() as client:
+    with redis_server.client() as client:
         value = client.get(store_key(SHOP))
     assert value is not None, "no bucket in Redis"
     return float(value)
@@ -286,11 +274,11 @@ def test_after_a_refusal_redis_is_tried_again_once_retry_interval_has_passed(
 
 
 def test_a_fallback_starts_as_full_as_the_shared_bucket_and_the_way_back_carries_the_local_level(
-    server: RedisServer, caplog: pytest.LogCaptureFixture
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="threedcart")
     clock = Clock(1000.0)
-    t = throttle(server.url, clock, retry_interval=5.0)
+    t = throttle(redis_server.url, clock, retry_interval=5.0)
     assert [t.reserve() for _ in range(4)] == [0.0] * 4  # from Redis
     # the shared bucket now empties 2.0 s after the last answer (4 slots of 0.5 s)
     assert t._level == pytest.approx(1002.0, abs=0.05)  # pyright: ignore[reportPrivateUsage]
@@ -298,11 +286,11 @@ def test_a_fallback_starts_as_full_as_the_shared_bucket_and_the_way_back_carries
     assert t._level == pytest.approx(1002.0, abs=0.05)  # pyright: ignore[reportPrivateUsage]
     assert t._down is False  # pyright: ignore[reportPrivateUsage]
     assert messages(caplog, logging.INFO) == []  # up all along: nothing to announce
-    server.stop()
+    redis_server.stop()
     # the local bucket goes on from the shared one's level: the 5th slot waits 0.5 s, not 0
     assert [t.reserve() for _ in range(12)] == pytest.approx([0.5 * i for i in range(1, 13)], abs=0.05)
     assert t._down is True  # pyright: ignore[reportPrivateUsage]
-    server.start()
+    redis_server.start()
     clock.now = 1005.0
     # Redis restarted empty; the probe brings the local level (the local bucket empties at 1008)
     assert t.reserve() == pytest.approx(1.5, abs=0.05)  # 3.0 ahead, less the tolerance
@@ -312,9 +300,9 @@ def test_a_fallback_starts_as_full_as_the_shared_bucket_and_the_way_back_carries
     ]
     clock.now = 1005.1  # before the next retry time, but Redis is up: it is used, without a floor
     assert t._plan()[0] == ["0.5", "1.5", "-1.0"]  # pyright: ignore[reportPrivateUsage]
-    before = level(server)
+    before = level(redis_server)
     assert t.reserve() == pytest.approx(2.0, abs=0.05)
-    assert level(server) == pytest.approx(before + 0.5, abs=1e-6)
+    assert level(redis_server) == pytest.approx(before + 0.5, abs=1e-6)
 
 
 def test_a_level_seen_is_the_fullest_answer_and_a_fallback_takes_it() -> None:
@@ -332,10 +320,10 @@ def test_a_level_seen_is_the_fullest_answer_and_a_fallback_takes_it() -> None:
 
 
 def test_a_client_that_fails_to_close_is_dropped_with_a_debug_line_and_no_secret(
-    server: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="threedcart")
-    t = throttle(server.url, Clock())
+    t = throttle(redis_server.url, Clock())
     t.reserve()
 
     def broken(self: object) -> None:
@@ -376,18 +364,18 @@ def test_one_asyncio_client_per_loop() -> None:
 # --- giving a slot back ----------------------------------------------------------------------------
 
 
-def test_release_gives_a_slot_back_to_the_shared_bucket(server: RedisServer) -> None:
-    t = throttle(server.url, Clock())
+def test_release_gives_a_slot_back_to_the_shared_bucket(redis_server: RedisServer) -> None:
+    t = throttle(redis_server.url, Clock())
     t.reserve()
-    alone = level(server)
+    alone = level(redis_server)
     t.release()  # the bucket would drop below now: left to drain with time
-    assert level(server) == alone
+    assert level(redis_server) == alone
     for _ in range(3):
         t.reserve()
-    before = level(server)
+    before = level(redis_server)
     t.release()
-    assert level(server) == pytest.approx(before - 0.5, abs=1e-6)
-    with server.client() as client:
+    assert level(redis_server) == pytest.approx(before - 0.5, abs=1e-6)
+    with redis_server.client() as client:
         assert client.pttl(store_key(SHOP)) > 0  # still expires
 
 
@@ -402,12 +390,12 @@ def test_release_while_redis_is_down_gives_the_slot_back_locally(caplog: pytest.
 
 
 def test_a_release_that_fails_is_a_debug_line_and_never_an_error(
-    server: RedisServer, caplog: pytest.LogCaptureFixture
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="threedcart")
-    t = throttle(server.url, Clock())
+    t = throttle(redis_server.url, Clock())
     t.reserve()
-    server.stop()
+    redis_server.stop()
     t.release()  # not known to be down yet: Redis is tried, and fails
     t.arelease()  # no running event loop: nothing to give back through
     assert t._down is False  # pyright: ignore[reportPrivateUsage]
@@ -421,10 +409,10 @@ def test_a_release_that_fails_is_a_debug_line_and_never_an_error(
 
 
 def test_arelease_gives_a_slot_back_through_a_task_of_its_own(
-    server: RedisServer, caplog: pytest.LogCaptureFixture
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="threedcart")
-    t = throttle(server.url, Clock())
+    t = throttle(redis_server.url, Clock())
     releases = t._releases  # pyright: ignore[reportPrivateUsage]
 
     async def main() -> None:
@@ -432,19 +420,19 @@ def test_arelease_gives_a_slot_back_through_a_task_of_its_own(
         assert not releases
         for _ in range(4):
             await t.areserve()
-        before = level(server)
+        before = level(redis_server)
         t.arelease()
         assert len(releases) == 1  # held until done
         await asyncio.gather(*releases)
         await asyncio.sleep(0)
         assert not releases
-        assert level(server) == pytest.approx(before - 0.5, abs=1e-6)
+        assert level(redis_server) == pytest.approx(before - 0.5, abs=1e-6)
         t.arelease()
         for task in list(releases):
             task.cancel()  # a cancelled give-back is no failure
         await asyncio.sleep(0.05)
         assert not releases
-        server.stop()
+        redis_server.stop()
         t.arelease()
         await asyncio.wait(list(releases))
         await asyncio.sleep(0)

@@ -574,14 +574,17 @@ def _checkout(ref: str | None) -> Path:
 
 
 def _helpers(base: Path, tests: Sequence[str]) -> list[str]:
-    """Test files that the listed ones import (`from test_hostile_server import ...`): staged, not run."""
+    """Test files and test helpers that the listed ones import, at any indentation (`from
+    test_hostile_server import ...`, `from _redis_server import ...`): staged, not run."""
     found: list[str] = []
     pending = list(tests)
     while pending:
         path = base / "tests" / pending.pop()
         if not path.exists():
             continue
-        for name in re.findall(r"^(?:from|import) (test_\w+)", path.read_text(encoding="utf-8"), re.M):
+        for name in re.findall(
+            r"^\s*(?:from|import) (test_\w+|_[a-z]\w*)\b", path.read_text(encoding="utf-8"), re.M
+        ):
             file = f"{name}.py"
             if file not in tests and file not in found:
                 found.append(file)
