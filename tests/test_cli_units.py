@@ -990,11 +990,12 @@ def test_with_filters_adds_every_filter_option_and_passes_only_those_given() -> 
         assert (p.name, p.kind, p.default, p.annotation) == (name, p.KEYWORD_ONLY, None, annotation)
     assert (wrapped.__name__, wrapped.__doc__) == ("command", "Doc.")
     none = dict.fromkeys(name for name, _ in _app._FILTER_OPTIONS)
-    wrapped("ctx", 3, **none)
-    wrapped("ctx", limit=4, **{**none, "state": "FL", "group_id": 0, "updated_until": "2026-01-31"})
+    ctx = typer.Context(typer.main.get_command(app), obj=_app._Ctx())
+    wrapped(ctx, 3, **none)
+    wrapped(ctx=ctx, limit=4, **{**none, "state": "FL", "group_id": 0, "updated_until": "2026-01-31"})
     assert received == [
-        ("ctx", {"limit": 3}, {}),
-        ("ctx", {"limit": 4}, {"state": "FL", "updated_until": "2026-01-31", "group_id": 0}),
+        (ctx, {"limit": 3}, {}),
+        (ctx, {"limit": 4}, {"state": "FL", "updated_until": "2026-01-31", "group_id": 0}),
     ]
 
 
@@ -1018,9 +1019,10 @@ def test_with_filters_turns_what_the_sdk_refuses_into_a_usage_error(
     given: dict[str, Any], message: str
 ) -> None:
     ran: list[Any] = []
-    wrapped = _app._with_filters(lambda *, filters: ran.append(filters))
+    wrapped = _app._with_filters(lambda ctx, *, filters: ran.append(filters))
+    ctx = typer.Context(typer.main.get_command(app), obj=_app._Ctx())
     with pytest.raises(typer.BadParameter) as info:
-        wrapped(**{**dict.fromkeys(name for name, _ in _app._FILTER_OPTIONS), **given})
+        wrapped(ctx, **{**dict.fromkeys(name for name, _ in _app._FILTER_OPTIONS), **given})
     assert info.value.message == message and ran == []
 
 

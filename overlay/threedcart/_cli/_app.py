@@ -385,8 +385,9 @@ def _with_filters(command: Callable[..., None]) -> Callable[..., None]:
     def with_filters(*args: Any, **kwargs: Any) -> None:
         given = {name: kwargs.pop(name) for name, _ in _FILTER_OPTIONS}
         filters = typing.cast(Filters, {k: v for k, v in given.items() if v is not None})
+        ctx: typer.Context = signature.bind_partial(*args, **kwargs).arguments["ctx"]
         try:  # an unknown zone is the store's error, said when the command opens it
-            tz: tzinfo = configured_zone(kwargs["ctx"].find_root().obj.store_timezone, "--store-timezone")
+            tz: tzinfo = configured_zone(ctx.find_root().obj.store_timezone, "--store-timezone")
         except ValueError:
             tz = UTC
         try:  # what the SDK would refuse (an unreadable date, an empty range) is a usage error
