@@ -201,6 +201,11 @@ GROUPS = (
             "test_mock_sandbox.py",
             "test_mock_spec_driven.py",
             "test_mock_filters_everywhere.py",
+            "test_mock_http.py",
+            # in this process: the app, the server, the command line, the store
+            "test_mock_units.py",
+            "test_mock_spec_fixes.py",
+            "test_mock_server_early_answer.py",
         ),
         90.0,
     ),

@@ -34,6 +34,7 @@ from ._operations import (
     RequestBody,
     customer_filters,
     documented_answer,
+    given_once,
     is_json,
     media_type,
     operations,
@@ -76,7 +77,7 @@ DEFAULT_LIMIT = 10  # the spec: the real default is unknown, the local mock uses
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")  # used with fullmatch: "5\n" is not an id
-_SIGNED = re.compile(r"-?[0-9]{1,19}")
+_SIGNED = re.compile(r"[+-]?[0-9]{1,19}")  # as the validator reads an integer: a sign, digits
 # Statuses the real service sometimes answers without any body (`--bodiless-errors`).
 BODILESS_STATUSES = frozenset({400, 404, 500})
 _JSON = JSON
@@ -494,6 +495,9 @@ class MockApi:
     def _query(self, request: Request, op: Operation, group_id: int | None) -> tuple[Query, int, int, bool]:
         params = request.query_params
         plan = self._plan(op)
+        for paging in (plan.limit, plan.offset, plan.countonly):
+            if paging is not None:
+                given_once(paging.name, params.getlist(paging.name))
         limit = plan.limit.read(params, plan.default_limit) if plan.limit else plan.default_limit
         offset = max(1, plan.offset.read(params, 1)) if plan.offset else 1
         count_only = plan.countonly.read(params, 0) == 1 if plan.countonly else False
@@ -502,15 +506,17 @@ class MockApi:
         contains: list[tuple[str, Any]] = []
         updated: dict[str, str] = {}
         for fp in plan.filters:
-            name = fp.param.name
-            raw = params.get(name)
+            values = params.getlist(fp.param.name)
+            if schema_type(fp.param.node) != "array":
+                given_once(fp.param.name, values)
+            raw = values[0] if values else None
             if raw is None or (raw == "" and fp.param.allow_empty):
                 continue
             flt, f = fp.filter, fp.field
             if f is None:  # the store's last-update time
                 updated[flt.match] = _moment(fp.param, raw)
                 continue
-            value = parameter_value(fp.param, params.getlist(name))
+            value = parameter_value(fp.param, values)
             if flt.match == "equals" and f.kind is list:
                 contains.append((flt.field, _for_field(f, raw, value)))
             elif flt.match == "equals":

@@ -59,6 +59,15 @@ CREATE INDEX IF NOT EXISTS customers_group_shuffled ON customers (store, group_i
 _SHUFFLE_SQL = "(id * 2654435761) % 4294967296"
 _FILTER_PREFIX = "f_"  # of the generated columns
 _FILTER_INDEX_PREFIX = "customers_f_"  # of their indexes
+_FORMAT = 2
+"""`PRAGMA user_version` of a database file this mock wrote: 2, filter columns hold casefolded text;
+0 (older mocks), they held the text as sent, compared with SQLite's NOCASE (ASCII only)."""
+
+
+def fold(value: Any) -> Any:
+    """A value as filters compare it: text casefolded (Unicode's caseless matching: "ZÜRICH" and
+    "zürich", "STRASSE" and "straße" are equal), anything else as it is."""
+    return value.casefold() if isinstance(value, str) else value
 
 
 def shuffle_key(customer_id: int) -> int:
@@ -78,7 +87,8 @@ def _quote(identifier: str) -> str:
 def filter_column(field: str) -> str:
     """The column (a quoted SQL identifier) that mirrors a Customer field for the filters.
 
-    Its collation is NOCASE: `=` on it is the filters' exact, case-insensitive match.
+    It holds the field's value folded (`fold`), and so does every value compared with it: `=` on it
+    is the filters' exact, case-insensitive match, for any script.
     """
     return _quote(_FILTER_PREFIX + field)
 
@@ -123,7 +133,7 @@ class Query:
             args.append(self.group_id)
         for column, value in self.equals:
             clauses.append(f"{column} = ?")
-            args.append(value)
+            args.append(fold(value))
         if self.updated_from is not None:
             clauses.append("updated >= ?")
             args.append(self.updated_from)
@@ -132,13 +142,12 @@ class Query:
             args.append(self.updated_to)
         for column, op, value in self.bounds:
             clauses.append(f"{column} {'>=' if op == '>=' else '<='} ?")
-            args.append(value)
+            args.append(fold(value))
         for field, value in self.contains:
             clauses.append(
-                "EXISTS (SELECT 1 FROM json_each(customers.data, ?) AS item"
-                " WHERE item.value = ? COLLATE NOCASE)"
+                "EXISTS (SELECT 1 FROM json_each(customers.data, ?) AS item WHERE casefold(item.value) = ?)"
             )
-            args += [json_path(field), value]
+            args += [json_path(field), fold(value)]
         return " AND ".join(clauses), args
 
 
@@ -214,6 +223,7 @@ class Database:
         self.order = order
         self.clock = clock or StoreClock()
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.create_function("casefold", 1, fold, deterministic=True)
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
@@ -246,11 +256,12 @@ class Database:
 
     def _add_filter_columns(self, fields: tuple[str, ...]) -> None:
         """A column and an index for each filtered field, kept by every write (as the record's
-        JSON has it: json_extract's types), so that filters read columns, not JSON.
+        JSON has it: json_extract's types, text folded), so that filters read columns, not JSON.
 
         A column added for a field is filled from the stored records once. A filter column that
         no filter uses any more is dropped: a column exists exactly while writes keep it, so a
-        filter that comes back later is filled afresh, never read stale.
+        filter that comes back later is filled afresh, never read stale; so is every filter column
+        of a file whose format is older than `_FORMAT`.
         """
         self._filter_fields = fields
         # cid, name, type, notnull, default, pk, hidden (2 or 3: generated)
@@ -262,9 +273,10 @@ class Database:
             )
         }
         wanted = {_FILTER_PREFIX + field for field in fields}
+        unfolded = int(self._conn.execute("PRAGMA user_version").fetchone()[0]) < _FORMAT
         with self._transaction():
             for name, hidden in list(columns.items()):
-                if name.startswith(_FILTER_PREFIX) and (name not in wanted or hidden):
+                if name.startswith(_FILTER_PREFIX) and (name not in wanted or hidden or unfolded):
                     index = _FILTER_INDEX_PREFIX + name[len(_FILTER_PREFIX) :]
                     if index in indexes:
                         self._conn.execute(f"DROP INDEX {_quote(index)}")
@@ -274,13 +286,15 @@ class Database:
             for field in fields:
                 column = filter_column(field)
                 if _FILTER_PREFIX + field not in columns:
-                    self._conn.execute(f"ALTER TABLE customers ADD COLUMN {column} COLLATE NOCASE")
+                    self._conn.execute(f"ALTER TABLE customers ADD COLUMN {column}")
                     self._conn.execute(
-                        f"UPDATE customers SET {column} = json_extract(data, ?)", (json_path(field),)
+                        f"UPDATE customers SET {column} = casefold(json_extract(data, ?))",
+                        (json_path(field),),
                     )
                 if _FILTER_INDEX_PREFIX + field not in indexes:
                     index = _quote(_FILTER_INDEX_PREFIX + field)
                     self._conn.execute(f"CREATE INDEX {index} ON customers (store, {column})")
+            self._conn.execute(f"PRAGMA user_version = {_FORMAT}")
         names = "".join(", " + filter_column(field) for field in fields)
         marks = ", ?" * len(fields)
         self._insert_sql = (
@@ -290,13 +304,14 @@ class Database:
         self._update_sql: dict[tuple[str, ...], str] = {}  # by the filtered fields an update changes
 
     def _filter_values(self, record: dict[str, Any], fields: tuple[str, ...] | None = None) -> list[Any]:
-        """The filter columns' values of a record: json_extract's (true is 1, an array is JSON text)."""
+        """The filter columns' values of a record: json_extract's (true is 1, an array is JSON text),
+        folded."""
         values = []
         for field in self._filter_fields if fields is None else fields:
             value = record.get(field)
             if isinstance(value, list | dict):
                 value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-            values.append(value)
+            values.append(fold(value))
         return values
 
     def sort_key(self, customer_id: int) -> int:

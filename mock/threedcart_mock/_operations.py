@@ -31,6 +31,7 @@ from ._schema import (
     schema_at,
     schema_type,
     spec,
+    unicode_problem,
 )
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -124,10 +125,23 @@ def server_base_path() -> str:
 
 
 def _route_names(path: str) -> dict[str, str]:
-    """Starlette's names for the path's parameters: the spec's when they are identifiers."""
+    """Starlette's names for the path's parameters, one each, all different: the spec's own when it is
+    an identifier; else `p<index>`, with `_`s added until it is none of the names in the path (so
+    `/{p1}/{xyzzy-id}` is `/{p1}/{p1_}`). Two made names never clash: their indexes differ.
+
+    Raises SpecError when the path names a parameter twice (Starlette would refuse the route).
+    """
+    found = _TEMPLATE.findall(path)
     names: dict[str, str] = {}
-    for index, name in enumerate(_TEMPLATE.findall(path)):
-        names[name] = name if _ROUTE_NAME.fullmatch(name) and name not in names.values() else f"p{index}"
+    for index, name in enumerate(found):
+        if name in names:
+            raise SpecError(f"the path {path} names the parameter {{{name}}} twice")
+        route_name = name
+        if not _ROUTE_NAME.fullmatch(name):
+            route_name = f"p{index}"
+            while route_name in found:
+                route_name += "_"
+        names[name] = route_name
     return names
 
 
@@ -233,12 +247,15 @@ def parameter_value(param: Parameter, values: list[str]) -> Any:
     """The typed value of a parameter sent as `values` (one per occurrence), validated against its
     schema; `None` when it was not given (or given empty where the spec allows empty values).
 
-    Raises ApiError(400) naming the parameter when it is required and missing, or invalid.
+    Raises ApiError(400) naming the parameter when it is required and missing, given more than
+    once (only an array may be), or invalid.
     """
     if not values or (param.allow_empty and all(v == "" for v in values)):
         if param.required:
             raise ApiError(400, f"{param.name} is required")
         return None
+    if len(values) > 1 and schema_type(param.node) != "array":
+        given_once(param.name, values)
     if param.json_content:
         try:
             value = json.loads(values[0])
@@ -258,6 +275,14 @@ def parameter_value(param: Parameter, values: list[str]) -> Any:
     if problem:
         raise ApiError(400, problem, values[0][:50])
     return value
+
+
+def given_once(name: str, values: list[str]) -> None:
+    """A parameter that is not an array is given once: which of two values would count is
+    anyone's guess (a filter checked by the first and applied by the last matches what no one
+    asked), so a second one is a 400 naming it."""
+    if len(values) > 1:
+        raise ApiError(400, f"{name} is given {len(values)} times; give it once", values[1][:50])
 
 
 def request_values(request: Request, param: Parameter, route_names: Mapping[str, str]) -> list[str]:
@@ -351,13 +376,35 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or an exponent, as a double; one beyond a double's range
+    (1e400) would be Infinity, which no JSON answer can hold."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ApiError(400, "Request body holds a number beyond a double's range", text[:50])
+    return number
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose property names are text a UTF-8 store can hold: JSON may escape a lone
+    surrogate ("\\ud800"), and a name is what an error message would have to show."""
+    for key, _ in pairs:
+        if not key.isascii() and unicode_problem(key, "a property name"):
+            raise ApiError(
+                400, "Request body: a property name is not valid Unicode (it contains a lone surrogate)"
+            )
+    return dict(pairs)
+
+
 def parse_json(data: bytes) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError(400, f"Request body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite, object_pairs_hook=_object
+        )
     except json.JSONDecodeError as exc:
         raise ApiError(400, f"Malformed JSON in request body: {exc.msg} at position {exc.pos}") from None
     except RecursionError:

@@ -14,7 +14,10 @@ URL or header and a flood of connections are bounded here:
 - head: a request whose line and headers are not complete `header_timeout` seconds after its
   first byte is answered 408 and closed;
 - body: a request whose body is not complete `body_timeout` seconds after its head is answered
-  408 and closed;
+  408 and closed. One the app answered before its body ended (as the mock answers 401 unread)
+  keeps its connection while the rest of the body is read and thrown away, within the same time:
+  when it ends the connection serves the next request, when it does not the connection is closed
+  (with no 408: the answer was given; an answer still being sent is cut short);
 - size: a request target longer than `max_url_bytes` is answered 414, request headers larger
   than `max_header_bytes` in all are answered 431, as soon as the limit is passed;
 - connections: beyond `max_connections` open connections a new one is answered 503 (with
@@ -108,8 +111,10 @@ def _answer(status: int, message: str, clock: StoreClock, extra: dict[str, str] 
 
 
 def _address(info: Any) -> tuple[str, int] | None:
-    if isinstance(info, tuple) and len(info) >= 2:
-        return str(info[0]), int(info[1])
+    if isinstance(info, tuple):
+        address = cast(tuple[str | int, ...], info)  # (host, port, ...)
+        if len(address) >= 2:
+            return str(address[0]), int(address[1])
     return None
 
 
@@ -292,7 +297,7 @@ class _Connection(asyncio.Protocol):
         self.in_head = False
         self.head_bytes = 0
         self.header_bytes = 0
-        self.closing_answer = False  # an answer of the server's own was written: only drain now
+        self.closing_answer = False  # the last answer was written (often the server's own): only drain now
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         parser = httptools.HttpRequestParser(self)
@@ -302,15 +307,16 @@ class _Connection(asyncio.Protocol):
 
     def _cycles(self) -> list[_Cycle]:
         """Every request not yet answered in full."""
-        found = []
+        found: list[_Cycle] = []
         for cycle in (self.running, self.cycle, *self.pipeline):
             if cycle is not None and not cycle.response_complete and cycle not in found:
                 found.append(cycle)
         return found
 
     def idle(self) -> bool:
-        """No request is being received or answered."""
-        return not self.in_head and (self.cycle is None or self.cycle.response_complete)
+        """No request is being received or answered (an answered one may still be receiving its body)."""
+        cycle = self.cycle
+        return not self.in_head and (cycle is None or (cycle.response_complete and not cycle.more_body))
 
     # --- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -473,9 +479,9 @@ class _Connection(asyncio.Protocol):
         self.continuing = False
         self._disarm()
         cycle = self.cycle
-        if cycle is None or cycle.response_complete:
+        if cycle is None:
             return
-        cycle.more_body = False
+        cycle.more_body = False  # an early answer's too: the connection can serve the next request
         cycle.event.set()
 
     # --- the cycles -------------------------------------------------------------------------------
@@ -538,9 +544,13 @@ class _Connection(asyncio.Protocol):
 
     def _body_expired(self) -> None:
         self.timer = None
-        if self.cycle is None or self.cycle.response_started or not self.cycle.more_body:
+        cycle = self.cycle
+        if cycle is None or not cycle.more_body:
             return
-        seconds = self.limits.body_timeout
+        if cycle.response_complete:  # answered early: the connection cannot serve another request
+            self._linger()
+            return
+        seconds = self.limits.body_timeout  # (an answer the app is sending is cut short: no 408 in it)
         self.close_with(408, f"Request timeout: the request body was not complete within {seconds:g} s")
 
     # --- answers of the server's own --------------------------------------------------------------
@@ -562,9 +572,16 @@ class _Connection(asyncio.Protocol):
         for cycle in cycles:
             cycle.disconnect()
         self.transport.write(_answer(status, message, self.server.clock, extra))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Send nothing more, and close once what the client still sends was drained for
+        `LINGER_SECONDS`: so that the client reads the last answer, not a reset."""
+        self.closing_answer = True
+        self._disarm()
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            self.resume_reading()  # drain, so that the client reads the answer, not a reset
+            self.resume_reading()
             self.timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:  # pragma: no cover
             self.transport.close()
