@@ -1555,6 +1555,7 @@ def test_pages_are_fetched_on_named_worker_threads() -> None:
 
     names: list[str] = []
     listing = _listing(9)
+    earlier = set(threading.enumerate())  # page workers of earlier tests may still be reading
 
     def answer(request: httpx.Request) -> httpx.Response:
         names.append(threading.current_thread().name)
@@ -1564,10 +1565,11 @@ def test_pages_are_fetched_on_named_worker_threads() -> None:
         range(1, 10)
     )
     assert names and all(n.startswith("threedcart-page-") for n in names)
-    for thread in [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]:
+    workers = [t for t in set(threading.enumerate()) - earlier if t.name.startswith("threedcart-page")]
+    for thread in workers:
         assert thread.daemon  # never joined at exit: a page in flight cannot hold up the process
         thread.join(5)  # each ends after its last page
-    assert not [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]
+    assert not [t for t in workers if t.is_alive()]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -1673,6 +1675,7 @@ def test_closing_a_concurrent_iteration_abandons_the_requests_in_flight() -> Non
     finished: list[str] = []
     listing = _listing(30)
     started, release = threading.Event(), threading.Event()
+    earlier = set(threading.enumerate())  # page workers of earlier tests may still be reading
 
     def answer(request: httpx.Request) -> httpx.Response:
         offset = request.url.params.get("offset")
@@ -1690,9 +1693,11 @@ def test_closing_a_concurrent_iteration_abandons_the_requests_in_flight() -> Non
         done = list(finished)
         release.set()
     assert "3" not in done  # close() returned while the page was in flight: nothing waited for it
-    for thread in [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]:
+    workers = [t for t in set(threading.enumerate()) - earlier if t.name.startswith("threedcart-page")]
+    assert workers  # the pages were read on workers of this iteration
+    for thread in workers:
         thread.join(5)  # the abandoned page ends on its own
-    assert not [t for t in threading.enumerate() if t.name.startswith("threedcart-page")]
+    assert not [t for t in workers if t.is_alive()]
 
 
 def test_closing_an_async_iteration_cancels_the_requests_in_flight() -> None:

@@ -147,10 +147,16 @@ GROUPS = (
     Group(
         "client",
         ("overlay/threedcart/_client.py",),
-        (*TESTS, "test_one_path.py"),
+        (*TESTS, "test_one_path.py", "test_client_units.py"),
         90.0,
-        # compares the staged _customers.py, which mutmut's instrumentation rewrites, with unasync's output
-        (*DESELECT, "tests/test_one_path.py::test_the_sync_shell_is_written_from_the_async_one"),
+        (
+            *DESELECT,
+            # compares the staged _customers.py (which mutmut's instrumentation rewrites) with unasync's
+            # output
+            "tests/test_one_path.py::test_the_sync_shell_is_written_from_the_async_one",
+            # the warning's line (see DESELECT)
+            "tests/test_client_units.py::test_an_insecure_store_warns_at_the_line_that_built_it",
+        ),
     ),
     # one store's bucket in Redis, shared by processes
     Group(

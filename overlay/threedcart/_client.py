@@ -14,7 +14,6 @@ import ssl
 import sys
 import threading
 import urllib.request
-import warnings
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -44,6 +43,7 @@ from ._constants import (
 )
 from ._customers import Customers
 from ._customers_async import AsyncCustomers
+from ._rows import warn_at_users_line
 from ._secrets import check_credential
 from ._shared_limit import ENV_RATE_LIMIT_URL, SharedRateLimit, secrets_of
 from ._throttle import RateLimit, Throttle
@@ -85,7 +85,7 @@ def configured_zone(given: str | None = None, what: str = "store_timezone") -> Z
 def _warn_once(message: str) -> None:
     if message not in _WARNED:
         _WARNED.add(message)
-        warnings.warn(message, stacklevel=4)
+        warn_at_users_line(message, UserWarning)  # the line that built the store, however it was called
         log.warning(message)
 
 
@@ -188,19 +188,39 @@ class _Credentials:
 
 
 def _base_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [IPv6 address
+        raise ValueError(f"base_url must look like https://host[:port], not {url!r}") from None
+    if parts.username is not None or parts.password is not None:  # not shown: it may hold a password
+        raise ValueError(
+            "base_url is the scheme and host only: it holds a user name or password (the store's "
+            "credentials are private_key and token)"
+        )
+    try:
+        parts.port  # noqa: B018 (an out-of-range or non-numeric port raises)
+    except ValueError:
+        raise ValueError(f"base_url must look like https://host[:port], not {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"base_url must look like https://host[:port], not {url!r}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ValueError(f"base_url is the scheme and host only (the SDK adds /3dCartWebAPI/v1), not {url!r}")
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _seconds(value: float) -> bool:
+    """Whether `value` is a finite number of seconds above 0 (an int too large for a float is not)."""
+    try:
+        return value > 0 and math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _timeout(value: TimeoutLike) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
         for phase, seconds in value.as_dict().items():
             # None is httpx's "no limit"; an infinite number overflows the socket layer at the first call
-            if seconds is not None and (not seconds > 0 or not math.isfinite(seconds)):
+            if seconds is not None and not _seconds(seconds):
                 raise ValueError(
                     f"timeout: its {phase} phase must be None or a finite number of seconds above 0, "
                     f"not {seconds}"
@@ -208,7 +228,7 @@ def _timeout(value: TimeoutLike) -> httpx.Timeout:
         return value
     if isinstance(value, bool) or not isinstance(cast(object, value), int | float):
         raise TypeError(f"timeout must be seconds (a number) or an httpx.Timeout, not {type(value).__name__}")
-    if not value > 0 or not math.isfinite(value):
+    if not _seconds(value):
         raise ValueError(f"timeout must be a finite number of seconds above 0, not {value}")
     return httpx.Timeout(value)
 
