@@ -20,6 +20,7 @@ Two things make the output exact in-process:
 
 from __future__ import annotations
 
+import copy
 import csv
 import errno
 import io
@@ -43,7 +44,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import threedcart
 import typer
-from conftest import store_kwargs
+from conftest import SPEC, http, store_kwargs
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from threedcart import _secrets, _sync
@@ -1196,11 +1197,25 @@ def test_columns_option() -> None:
         assert info.value.param_hint == "--columns"
 
 
+@pytest.mark.parametrize(
+    ("typed", "yes"),
+    [("y\n", True), ("YES\n", True), ("  Yes  \n", True), ("n\n", False), ("", False), ("yy\n", False)],
+)
+def test_confirm_asks_on_stderr_and_takes_only_yes(
+    typed: str, yes: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rest = "y\n" if typed else ""  # one line is read, no more; none at all: the end of input
+    monkeypatch.setattr(sys, "stdin", io.StringIO(typed + rest))
+    assert _app._confirm("Xyzzy?") is yes
+    assert capsys.readouterr() == ("", "Xyzzy? [y/N]: ")
+    assert sys.stdin.read() == rest
+
+
 def test_progress_draws_on_stderr_and_stays() -> None:
-    bar = _app._progress("export")
+    bar = _app._progress()
     assert bar.console is _app.err and bar.live.transient is False
     assert [type(c) for c in bar.columns] == [TextColumn, BarColumn, MofNCompleteColumn, TimeElapsedColumn]
-    assert typing.cast(TextColumn, bar.columns[0]).text_format == "export"
+    assert typing.cast(TextColumn, bar.columns[0]).text_format == "{task.description}"  # add_task's label
 
 
 def test_read_one_reads_one_customer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -2234,21 +2249,14 @@ def test_create_update_and_delete(fresh: MockServer, tmp_path: Path) -> None:
         ("new@example.com", "Tampa", ""),
         ("in@example.com", "", "from a file"),
     ]
-    # stdout: " " is the prompt's last character, which click writes there (its readline workaround);
-    # "n\n" is CliRunner's echo of the answer
-    declined = cli(fresh, "customers", "delete", "6", input="n\n")
-    assert outcome(declined) == (1, " n\n", "Delete customer 6? [y/N]:error: not deleted\n")
+    # the question goes to stderr and nothing but the result to stdout (click's confirm wrote a space
+    # there, for readline): `delete 6 > log` logs "deleted 6"
+    asked = "Delete customer 6? [y/N]: "
+    for answer in ("n\n", "\n", "", "yes please\n", "ja\n"):
+        declined = cli(fresh, "customers", "delete", "6", input=answer)
+        assert outcome(declined) == (1, "", asked + "error: not deleted\n"), answer
     assert get(fresh, 6)["Email"] == "new@example.com"
-    assert outcome(cli(fresh, "customers", "delete", "6", input="\n")) == (
-        1,
-        " \n",
-        "Delete customer 6? [y/N]:error: not deleted\n",
-    )
-    assert outcome(cli(fresh, "customers", "delete", "6", input="y\n")) == (
-        0,
-        " y\ndeleted 6\n",
-        "Delete customer 6? [y/N]:",
-    )
+    assert outcome(cli(fresh, "customers", "delete", "6", input=" Y \n")) == (0, "deleted 6\n", asked)
     assert outcome(cli(fresh, "customers", "delete", "7", "--yes")) == (0, "deleted 7\n", "")
     assert outcome(cli(fresh, "customers", "delete", "5", "-y")) == (0, "deleted 5\n", "")
     assert [c["CustomerID"] for c in read_all(fresh)] == [1, 2, 3, 4]
@@ -2955,3 +2963,29 @@ def test_an_unknown_zone_is_the_stores_error_not_the_ranges(shop: Shop) -> None:
         "error: THREEDCART_STORE_TIMEZONE: 'Nowhere/Zone' is not a time zone this machine knows (an IANA "
         "name, e.g. America/New_York)\n",
     )
+
+
+# --- a field the API added after this SDK was generated ---------------------------------------------------
+def test_export_keeps_a_field_the_api_added_after_this_sdk_was_generated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = copy.deepcopy(SPEC)
+    for schema in ("Customer", "CustomerUpdate"):  # (make generate derives the second from the first)
+        spec["components"]["schemas"][schema]["properties"]["XyzzyTier"] = {"type": "string", "maxLength": 20}
+    changed = tmp_path / "customers.yaml"
+    changed.write_text(json.dumps(spec))  # JSON is YAML
+    monkeypatch.setenv("THREEDCART_SPEC", str(changed))  # the mock serves the newer API
+    with MockServer(["--seed-customers", "2", "--random-seed", "1"]) as server:
+        monkeypatch.delenv("THREEDCART_SPEC")
+        with http(server) as client:  # (the SDK sends only the fields it knows)
+            answer = client.put("/Customers/1", json={"XyzzyTier": "gold"})
+            assert answer.status_code == 200, answer.text
+        jsonl, csv_file = tmp_path / "all.jsonl", tmp_path / "all.csv"
+        assert cli(server, "customers", "export", "-o", str(jsonl)).exit_code == 0
+        assert cli(server, "customers", "export", "-o", str(csv_file)).exit_code == 0
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    # JSON Lines keep every field the store sent (the new one first, as the generated to_dict puts it);
+    # CSV has the SDK's columns
+    assert [row["XyzzyTier"] for row in rows] == ["gold", ""]
+    assert [list(row) for row in rows] == [["XyzzyTier", *FIELD_NAMES]] * 2
+    assert csv_file.read_text().splitlines()[0].split(",") == list(FIELD_NAMES)

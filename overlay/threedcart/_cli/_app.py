@@ -336,16 +336,16 @@ _OPTION_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float
 def _filter_option(name: str, spec: dict[str, Any]) -> Any:
     """The CLI option of one list filter of the spec (`LIST_FILTERS`): `--name-with-dashes`."""
     schema = spec["schema"]
-    bound = {"since": "at or after", "until": "at or before"}.get(spec["match"], "")
+    bound = {"since": "at or after", "until": "at or before"}.get(spec["match"])
     if spec["store_time"]:
         kind: Any = str
         what = "Updated" if spec["field"] == "$lastUpdate" else spec["field"]
         help_text = f"{what} {bound or 'on'} (any date)."
     elif schema.get("type") == "array":
-        kind = list[_OPTION_TYPES.get(schema.get("items", {}).get("type", ""), str)]  # type: ignore[misc]
+        kind = list[_OPTION_TYPES.get(schema.get("items", {}).get("type"), str)]  # type: ignore[misc]
         help_text = f"{spec['description']} (repeat the option for several values)."
     else:
-        kind = _OPTION_TYPES.get(schema.get("type", ""), str)
+        kind = _OPTION_TYPES.get(schema.get("type"), str)
         help_text = spec["description"] or f"The API's {spec['param']} filter."
     if bound and not spec["store_time"]:
         help_text = f"{help_text} ({spec['field']} {bound} the value)."
@@ -514,8 +514,7 @@ def _table(
         table.add_column(
             _title(name),
             justify="right" if name == "CustomerID" else "left",
-            no_wrap=True,
-            overflow="ellipsis",
+            no_wrap=True,  # and Rich's overflow, an ellipsis
             width=sizes[name],
         )
     for row in rows:
@@ -557,9 +556,10 @@ def _emit(customers: list[Customer], fmt: Format, *, columns: tuple[str, ...] | 
         sys.stdout.write(buffer.getvalue())
 
 
-def _progress(label: str) -> Progress:
+def _progress() -> Progress:
+    """A progress bar on stderr: each task's description, a bar, done of total, the time taken."""
     return Progress(
-        TextColumn(label),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -685,11 +685,19 @@ def delete_cmd(
     Example: threedcart customers delete 42 --yes
     """
     with _errors():
-        if not yes and not typer.confirm(f"Delete customer {customer_id}?", err=True):
+        if not yes and not _confirm(f"Delete customer {customer_id}?"):
             raise CLIError("not deleted")
         with _store(ctx) as store:
             store.customers.delete(customer_id)
             _print(f"deleted {customer_id}")
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin: y or yes (any case) is yes; anything else, or no
+    answer at all, is no. stdout carries only results (click's confirm writes a space there)."""
+    err.file.write(f"{question} [y/N]: ")
+    err.file.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def _write_stream(
@@ -795,10 +803,10 @@ def _written_since(store: Store, filters: Filters, start: datetime, end: datetim
     since, until = filters.get(UPDATED_SINCE), filters.get(UPDATED_UNTIL)
     if until is not None and _store_local(until, tz, end_of_day=True) < low:
         return 0  # the filter's window closed before the export began: nothing can enter it
-    recent = dict(filters)
+    recent: dict[str, Any] = {**filters}
     if since is None or _store_local(since, tz) < low:
         recent[UPDATED_SINCE] = low  # naive: store time
-    return store.customers.count(**typing.cast(Filters, recent))
+    return store.customers.count(**recent)
 
 
 def _store_local(value: Any, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
@@ -821,12 +829,12 @@ def _export(
     total, start = _counted(store, filters)
     started = time.perf_counter()
     problem: str | None = None
-    existed = output.exists() if str(output) != "-" else False
+    existed = output.exists()  # (standard output, "-", keeps nothing)
     incomplete = output.with_name(output.name + ".incomplete")
     written = [0]
     with (
         _stopped(label, written, total, _unwritten(output, existed)),
-        _progress(label) as progress,
+        _progress() as progress,
         _output_sink(output) as (stream, sink),
     ):
         task = progress.add_task(label, total=total)
@@ -996,7 +1004,7 @@ def _import(
         raise CLIError(str(exc)) from None
 
     tally = ImportTally()
-    with _store(ctx) as store, _progress("import") as progress:
+    with _store(ctx) as store, _progress() as progress:
         task = progress.add_task("import", total=total)
 
         def advancing(items: Iterable[Any]) -> Iterator[Any]:
@@ -1104,7 +1112,7 @@ def sync_cmd(
         )
         with (
             _stopped("sync", written, None, lambda _: stays),
-            _progress("sync") as progress,
+            _progress() as progress,
             deferred_output(folder) as sink,
         ):
             task = progress.add_task("sync", total=None)
