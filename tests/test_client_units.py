@@ -543,14 +543,34 @@ def test_requests_carry_the_credentials_user_agent_and_encodings(kind: str) -> N
     (request,) = service.requests
     assert str(request.url) == "https://apirest.3dcart.com/3dCartWebAPI/v1/Customers/5"
     assert sent(request) == [
-        (b"SecureURL", SHOP.encode()),
-        (b"PrivateKey", b"pk-client-units"),
-        (b"Token", b"tok-client-units"),
         (b"Accept", b"application/json"),
         (b"User-Agent", user_agent().encode()),
         (b"Accept-Encoding", b"gzip, deflate"),
+        (b"SecureURL", SHOP.encode()),  # added as the request is sent, not a default of the client
+        (b"PrivateKey", b"pk-client-units"),
+        (b"Token", b"tok-client-units"),
     ]
     assert request.extensions["timeout"] == {"connect": 10.0, "read": 60.0, "write": 60.0, "pool": 60.0}
+
+
+def test_the_clients_default_headers_and_their_reprs_hold_no_credential() -> None:
+    with store(Service()) as sync:
+        clients: list[httpx.Client | httpx.AsyncClient] = [
+            sync.client.get_httpx_client(),
+            sync.with_options(max_retries=0).client.get_httpx_client(),
+        ]
+        astore_ = AsyncStore(**CREDS)
+        clients.append(astore_.client.get_async_httpx_client())
+        for client in clients:
+            assert dict(client.headers) == {
+                "accept": "application/json",
+                "user-agent": user_agent(),
+                "accept-encoding": "gzip, deflate",
+                "connection": "keep-alive",  # httpx's
+            }
+            for text in (repr(client.headers), repr(client.auth), repr(vars(client))):
+                assert "pk-client-units" not in text and "tok-client-units" not in text, text
+        run(astore_.aclose())
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

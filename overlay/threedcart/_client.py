@@ -14,7 +14,7 @@ import ssl
 import sys
 import threading
 import urllib.request
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
 from datetime import tzinfo
 from difflib import get_close_matches
@@ -179,12 +179,23 @@ class _Credentials:
         return f"_Credentials(secure_url={self.secure_url!r}, private_key='***', token='***')"
 
     def headers(self) -> dict[str, str]:
-        return {
-            "SecureURL": self.secure_url,
-            "PrivateKey": self.private_key,
-            "Token": self.token,
-            "Accept": "application/json",
-        }
+        return {"SecureURL": self.secure_url, "PrivateKey": self.private_key, "Token": self.token}
+
+
+class _CredentialHeaders(httpx.Auth):
+    """The store's credentials, added to each request as it is sent: a client's default headers
+    hold none of them (httpx's `Headers` repr hides only Authorization). The retry transport
+    still drops them from a request to another origin."""
+
+    def __init__(self, credentials: _Credentials) -> None:
+        self._credentials = credentials
+
+    def __repr__(self) -> str:
+        return f"_CredentialHeaders({self._credentials!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self._credentials.headers())
+        yield request
 
 
 def _base_url(url: str) -> str:
@@ -378,11 +389,8 @@ class _BaseStore:
         raise NotImplementedError
 
     def _headers(self) -> dict[str, str]:
-        return {
-            **self._credentials.headers(),
-            "User-Agent": _user_agent(),
-            "Accept-Encoding": "gzip, deflate",
-        }
+        """The clients' default headers (the credentials are added per request: `_CredentialHeaders`)."""
+        return {"Accept": "application/json", "User-Agent": _user_agent(), "Accept-Encoding": "gzip, deflate"}
 
     def _open(self) -> None:
         raise NotImplementedError
@@ -586,6 +594,7 @@ class Store(_BaseStore):
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=self._headers(),
+            auth=_CredentialHeaders(self._credentials),
             timeout=self.timeout,
             transport=transport,
             trust_env=False,  # the proxy was chosen above, environment included
@@ -750,6 +759,7 @@ class AsyncStore(_BaseStore):
         http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers(),
+            auth=_CredentialHeaders(self._credentials),
             timeout=self.timeout,
             transport=transport,
             trust_env=False,  # the proxy was chosen above, environment included
