@@ -108,11 +108,12 @@ def _logging_from_env() -> None:
     log._threedcart_env_handler = True  # type: ignore[attr-defined]
 
 
-def _loopback(host: str | None) -> bool:
-    if host in (None, "localhost"):
-        return host == "localhost"
+def _loopback(host: str) -> bool:
+    """Whether `host` (as urlsplit gives it: lower case, no brackets) is this machine."""
+    if host == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -136,7 +137,8 @@ def _proxy(value: ProxyLike, what: str = "proxy") -> httpx.Proxy:
     if isinstance(value, httpx.Proxy):
         proxy = value
     elif isinstance(cast(object, value), str | httpx.URL):
-        _secrets.register(secrets_of(str(value)))
+        text = str(value)  # and without a scheme (user:password@host), the password httpx's error shows
+        _secrets.register(secrets_of(text if "://" in text else "//" + text))
         try:
             proxy = httpx.Proxy(value)
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -160,13 +162,13 @@ def _proxy_for(base_url: str, proxy: ProxyLike | None, trust_env: bool) -> httpx
         return _proxy(proxy)
     if not trust_env:
         return None
-    parts = urlsplit(base_url)
-    if urllib.request.proxy_bypass_environment(parts.hostname or ""):  # type: ignore[attr-defined]
+    url = httpx.URL(base_url)
+    if urllib.request.proxy_bypass_environment(url.host):  # type: ignore[attr-defined]
         return None
     found = urllib.request.getproxies_environment()
-    scheme = parts.scheme if found.get(parts.scheme) else "all"
-    url = found.get(scheme)
-    return _proxy(url, f"the {scheme}_proxy environment variable") if url else None
+    scheme = url.scheme if found.get(url.scheme) else "all"
+    chosen = found.get(scheme)
+    return _proxy(chosen, f"the {scheme}_proxy environment variable") if chosen else None
 
 
 @dataclass(frozen=True, repr=False)
@@ -266,7 +268,7 @@ _OPTION_NAMES = sorted(StoreOptions.__annotations__)
 
 
 def _with_hint(name: str) -> str:
-    close = get_close_matches(name, _OPTION_NAMES, 1)
+    close = get_close_matches(name, _OPTION_NAMES)  # the closest first
     return f"{name} (did you mean {close[0]}?)" if close else name
 
 
@@ -340,7 +342,7 @@ class _BaseStore:
         )
         self.verify = verify
         self._ssl = _ssl_context(verify)
-        host = urlsplit(self.base_url).hostname
+        host = httpx.URL(self.base_url).host  # (_base_url made sure there is one)
         if verify is False:
             _warn_once("threedcart: TLS verification is off (verify=False): credentials can be intercepted")
         if self.base_url.startswith("http://") and not _loopback(host):
@@ -496,7 +498,9 @@ class _BaseStore:
         if timeout is None:
             return self
         limits = _timeout(timeout)
-        key = (type(self), self.max_retries, tuple(limits.as_dict().items()), id(self._abandoned))
+        # (a store and its views share `shared`, never a Store and an AsyncStore; a page reader's
+        # view is never kept, and one found for it is rebuilt below)
+        key = (self.max_retries, tuple(limits.as_dict().items()))
         shared = self._shared
         with shared.lock:
             view = shared.views.get(key)
@@ -664,8 +668,7 @@ class _LoopTransports:
     def _forget_closed_loops(self) -> None:
         # (with _lock held) a closed loop's connections can neither be used nor closed from here
         for loop in [loop for loop in self._by_loop if loop.is_closed()]:
-            del self._by_loop[loop]
-            self._closers.pop(loop, None)
+            del self._by_loop[loop], self._closers[loop]  # (written together in for_loop)
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
