@@ -214,6 +214,11 @@ GROUPS = (
             "test_mock_server_early_answer.py",
         ),
         90.0,
+        (
+            # read mock/ of the checkout (its pyproject; a wheel built from it), which a stage has as src/
+            "tests/test_mock_http.py::test_the_mock_uses_its_dependencies_by_declared_public_names_only",
+            "tests/test_mock_sandbox.py::test_the_wheel_carries_the_spec_and_runs_from_an_install",
+        ),
     ),
 )
 
