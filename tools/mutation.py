@@ -960,7 +960,9 @@ def report(names: Sequence[str] = (), base: Path = ROOT) -> int:
                 )
         cells = []
         for (minutes, workers, ref, used), members in runs.items():
-            text = f"{minutes} min on {workers} workers" + (f" from `{ref}`" if ref else "")
+            text = f"{minutes} min on {workers} worker{'' if workers == 1 else 's'}" + (
+                f" from `{ref}`" if ref else ""
+            )
             if set(group.tests) - set(used):
                 text += f", without {', '.join(f'`{t}`' for t in sorted(set(group.tests) - set(used)))}"
             cells.append(f"{', '.join(f'`{m}`' for m in members)}: {text}" if len(runs) > 1 else text)
