@@ -212,6 +212,8 @@ GROUPS = (
             "test_mock_units.py",
             "test_mock_spec_fixes.py",
             "test_mock_server_early_answer.py",
+            "test_mock_mutants.py",
+            "test_mock_server_mutants.py",
         ),
         90.0,
         (
