@@ -214,6 +214,7 @@ GROUPS = (
             "test_mock_server_early_answer.py",
             "test_mock_mutants.py",
             "test_mock_server_mutants.py",
+            "test_mock_clock_and_schema.py",
         ),
         90.0,
         (

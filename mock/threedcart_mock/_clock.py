@@ -37,7 +37,7 @@ class StoreClock:
         self._real = start is None and speed == 1.0
         self._start = (start or datetime.now(UTC)).astimezone(UTC)
         self._started = time.monotonic()
-        self._http_second = -1
+        self._http_second: int | None = None  # no second is cached yet (-1 is one: 1969-12-31T23:59:59Z)
         self._http_date = b""
 
     def now(self) -> datetime:

@@ -471,12 +471,13 @@ def documented_answer(op: Operation) -> Answer | None:
     for code in responses:
         text = str(code).upper()
         if len(text) == 3 and text[0] == "2":
-            candidates.append((int(text) if text.isdigit() else 200, code))
+            # an explicit code wins over its range ("2XX", answered as 200) wherever each is listed
+            candidates.append((int(text), 0, code) if text.isdigit() else (200, 1, code))
     if not candidates and "default" in responses:
-        candidates.append((200, "default"))
+        candidates.append((200, 1, "default"))
     if not candidates:
         return None
-    status, code = min(candidates, key=lambda c: c[0])
+    status, _, code = min(candidates, key=lambda c: c[:2])
     node, at = resolve(responses[code], child(op.at, "responses", code))
     if not isinstance(node, Mapping):
         node = {}
@@ -489,7 +490,7 @@ def documented_answer(op: Operation) -> Answer | None:
         if value is not None:
             headers[str(name)] = _header_text(value)
     content = node.get("content") or {}
-    if status in (204, 205, 304) or not isinstance(content, Mapping) or not content:
+    if status in (204, 205) or not isinstance(content, Mapping) or not content:
         return Answer(status, b"", None, headers)
     media = next((m for m in content if is_json(str(m).split(";")[0].strip().lower())), next(iter(content)))
     entry = content[media] if isinstance(content[media], Mapping) else {}
