@@ -258,6 +258,36 @@ def test_tests_that_reach_functions_in_subprocesses_join_mutmuts_map(tmp_path: P
     assert not hits.exists()  # used once
 
 
+@pytest.mark.parametrize("in_process", [False, True])
+def test_in_process_runs_skip_the_subprocess_pass_and_the_report_calls_their_score_a_lower_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: bool
+) -> None:
+    tool = _tool()
+    mutant = "threedcart._throttle.x_reserve__mutmut_1"
+    calls: list[list[str]] = []
+
+    def mutmut(folder: Path, names: list[str], max_children: int) -> int:
+        calls.append(list(names))
+        return 0
+
+    monkeypatch.setattr(tool, "_mutmut", mutmut)
+    monkeypatch.setattr(tool, "_add_subprocess_tests", lambda folder: {"threedcart._throttle.x_reserve"})
+    monkeypatch.setattr(tool, "_codes", lambda folder, module: {mutant: 0})
+    modules = tool._select(["_throttle"])
+
+    assert tool._test_group(tmp_path, modules, [], 2, in_process) == 0
+    assert calls == ([[]] if in_process else [[], [mutant]])  # the survivor again, with subprocess tests
+
+    stage = tmp_path / "stage"
+    _result(stage, "_throttle", "overlay/threedcart/_throttle.py", {mutant: 1}, {}, in_process=in_process)
+    monkeypatch.setattr(tool, "STAGE", stage)
+    monkeypatch.setattr(tool, "EQUIVALENTS", tmp_path)
+    monkeypatch.setattr(tool, "REPORT", tmp_path / "MUTATION.md")
+    tool.report(["_throttle"])
+    lower = "survivors not run again with the tests that reach them in a subprocess (a lower bound)"
+    assert (lower in (tmp_path / "MUTATION.md").read_text()) is in_process
+
+
 def test_keys_are_mutmuts_mutants_named_by_function_and_line_and_do_not_move_with_code(
     tmp_path: Path,
 ) -> None:

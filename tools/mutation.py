@@ -61,7 +61,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = Path(
@@ -257,6 +257,9 @@ class RunInfo(TypedDict):
     max_children: int
     ref: str | None
     tests: list[str]
+    # `--in-process`: the survivors were not run again with the tests that reached them in a
+    # subprocess, so the score is a lower bound (absent in results of older runs: False)
+    in_process: NotRequired[bool]
 
 
 class Result(RunInfo):
@@ -724,11 +727,13 @@ def _add_subprocess_tests(folder: Path) -> set[str]:
     return gained
 
 
-def _test_group(folder: Path, modules: Sequence[Module], names: Sequence[str], max_children: int) -> int:
-    """mutmut on the staged group (on `names` only, if given), then the mutants of functions that
-    subprocesses ran, with the tests that started those subprocesses."""
+def _test_group(
+    folder: Path, modules: Sequence[Module], names: Sequence[str], max_children: int, in_process: bool
+) -> int:
+    """mutmut on the staged group (on `names` only, if given), then (unless `in_process`) the mutants
+    of functions that subprocesses ran, with the tests that started those subprocesses."""
     code = _mutmut(folder, names, max_children)
-    if code != 0:
+    if code != 0 or in_process:
         return code
     gained = _add_subprocess_tests(folder)
     again = [
@@ -771,7 +776,9 @@ def _save(folder: Path, modules: Sequence[Module], run: RunInfo) -> int:
     return 0
 
 
-def run(names: Sequence[str], max_children: int, ref: str | None, base: Path = ROOT) -> int:
+def run(
+    names: Sequence[str], max_children: int, ref: str | None, base: Path = ROOT, in_process: bool = False
+) -> int:
     chosen = _select(names, base)
     stale = _check(chosen, base)  # an entry that matches nothing now will match nothing after an hour
     if stale:
@@ -783,7 +790,7 @@ def run(names: Sequence[str], max_children: int, ref: str | None, base: Path = R
             file=sys.stderr,
         )
         started = time.monotonic()
-        code = _test_group(folder, modules, [], max_children)
+        code = _test_group(folder, modules, [], max_children, in_process)
         if code != 0:
             print(f"error: mutmut exited {code}; see {folder / 'mutmut.log'}", file=sys.stderr)
             return code
@@ -793,6 +800,7 @@ def run(names: Sequence[str], max_children: int, ref: str | None, base: Path = R
             "max_children": max_children,
             "ref": ref,
             "tests": list(group.tests),
+            "in_process": in_process,
         }
         (folder / "run.json").write_text(json.dumps({**info, "modules": [m.name for m in modules]}))
         if _save(folder, modules, info):
@@ -800,7 +808,9 @@ def run(names: Sequence[str], max_children: int, ref: str | None, base: Path = R
     return report([m.name for m in chosen], base)
 
 
-def rerun(names: Sequence[str], max_children: int, ref: str | None, base: Path = ROOT) -> int:
+def rerun(
+    names: Sequence[str], max_children: int, ref: str | None, base: Path = ROOT, in_process: bool = False
+) -> int:
     """Re-test the mutants of the last run that were not killed, with the tests as they are now."""
     chosen = _select(names, base)
     for group, modules in _by_group(chosen).items():
@@ -830,9 +840,13 @@ def rerun(names: Sequence[str], max_children: int, ref: str | None, base: Path =
             if STATUS.get(code) not in KILLED
         ]
         if names_left:
-            _test_group(folder, modules, names_left, max_children)
+            _test_group(folder, modules, names_left, max_children, in_process)
         info = RunInfo(
-            minutes=last["minutes"], max_children=last["max_children"], ref=last["ref"], tests=last["tests"]
+            minutes=last["minutes"],
+            max_children=last["max_children"],
+            ref=last["ref"],
+            tests=last["tests"],
+            in_process=in_process or last.get("in_process", False),
         )
         if _save(folder, modules, info):
             return 1
@@ -955,17 +969,26 @@ def report(names: Sequence[str] = (), base: Path = ROOT) -> int:
         "|---|---|---|---|",
     ]
     for group in GROUPS:
-        runs: dict[tuple[float, int, str | None, tuple[str, ...]], list[str]] = {}
+        runs: dict[tuple[float, int, str | None, tuple[str, ...], bool], list[str]] = {}
         for module in everything:
             if module.group is group and (r := results[module.name]) is not None:
-                runs.setdefault((r["minutes"], r["max_children"], r["ref"], tuple(r["tests"])), []).append(
-                    module.name
+                run_key = (
+                    r["minutes"],
+                    r["max_children"],
+                    r["ref"],
+                    tuple(r["tests"]),
+                    r.get("in_process", False),
                 )
+                runs.setdefault(run_key, []).append(module.name)
         cells = []
-        for (minutes, workers, ref, used), members in runs.items():
+        for (minutes, workers, ref, used, in_process), members in runs.items():
             text = f"{minutes} min on {workers} worker{'' if workers == 1 else 's'}" + (
                 f" from `{ref}`" if ref else ""
             )
+            if in_process:
+                text += (
+                    ", survivors not run again with the tests that reach them in a subprocess (a lower bound)"
+                )
             if set(group.tests) - set(used):
                 text += f", without {', '.join(f'`{t}`' for t in sorted(set(group.tests) - set(used)))}"
             cells.append(f"{', '.join(f'`{m}`' for m in members)}: {text}" if len(runs) > 1 else text)
@@ -1064,6 +1087,12 @@ def main() -> int:
         p = sub.add_parser(command)
         p.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
         p.add_argument("--ref", default=os.environ.get("MUTATION_REF") or None, help="stage from this commit")
+        p.add_argument(
+            "--in-process",
+            action="store_true",
+            help="skip running the survivors again with the tests that reach them in a subprocess "
+            "(the score is then a lower bound)",
+        )
         p.add_argument("names", nargs="*", help="modules or groups (default: all)")
     sub.add_parser("report").add_argument("names", nargs="*")
     c = sub.add_parser("check")
@@ -1085,7 +1114,9 @@ def main() -> int:
         try:
             if args.command == "check":
                 return _check(_select(args.names, base), base)
-            return (run if args.command == "run" else rerun)(args.names, args.max_children, args.ref, base)
+            return (run if args.command == "run" else rerun)(
+                args.names, args.max_children, args.ref, base, args.in_process
+            )
         finally:
             if base != ROOT:
                 shutil.rmtree(base, ignore_errors=True)
