@@ -8,8 +8,8 @@
     python tools/mutation.py list                         # the groups: modules, tests, targets
 
 NAME is a module (`_params`, `_cli._app`, `contract._check`, `threedcart_mock._db`) or a group (`core`,
-`client`, `shared_limit`, `cli`, `contract`, `mock`); none means every group. `make mutation MODULES="_params
-_throttle"` passes its MODULES on.
+`client`, `shared_limit`, `cli`, `contract`, `mock`, `mock_testing`); none means every group. `make
+mutation MODULES="_params _throttle"` passes its MODULES on.
 
 Each group (GROUPS below) is a set of modules with the tests that pin them and a target score. A run stages
 the group in `build/mutation/<group>/`: `src/` holds copies of the overlay, the generated client and the mock
@@ -199,7 +199,7 @@ GROUPS = (
     # the mock store (a subprocess of its tests)
     Group(
         "mock",
-        ("mock/threedcart_mock/*.py",),
+        ("mock/threedcart_mock/_*.py",),
         (
             "conftest.py",
             "test_mock_api.py",
@@ -222,6 +222,11 @@ GROUPS = (
             "tests/test_mock_http.py::test_the_mock_uses_its_dependencies_by_declared_public_names_only",
             "tests/test_mock_sandbox.py::test_the_wheel_carries_the_spec_and_runs_from_an_install",
         ),
+    ),
+    # the helper that starts a mock for tests, demos and benchmarks: every suite above calls it, so
+    # with them each of its mutants would run hundreds of mock-starting tests; its own tests pin it
+    Group(
+        "mock_testing", ("mock/threedcart_mock/testing.py",), ("conftest.py", "test_mock_testing.py"), 90.0
     ),
 )
 
@@ -840,7 +845,10 @@ def rerun(
             if STATUS.get(code) not in KILLED
         ]
         if names_left:
-            _test_group(folder, modules, names_left, max_children, in_process)
+            code = _test_group(folder, modules, names_left, max_children, in_process)
+            if code != 0:
+                print(f"error: mutmut exited {code}; see {folder / 'mutmut.log'}", file=sys.stderr)
+                return code
         info = RunInfo(
             minutes=last["minutes"],
             max_children=last["max_children"],
