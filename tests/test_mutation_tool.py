@@ -258,6 +258,22 @@ def test_tests_that_reach_functions_in_subprocesses_join_mutmuts_map(tmp_path: P
     assert not hits.exists()  # used once
 
 
+def test_a_rerun_keeps_the_kills_of_the_last_run_that_mutmut_forgot(tmp_path: Path) -> None:
+    tool = _tool()
+    (module,) = tool._select(["_throttle"])
+    meta = tmp_path / "mutants" / f"{module.staged}.meta"
+    meta.parent.mkdir(parents=True)
+    t = "threedcart._throttle.x_reserve__mutmut_"
+    # after the rerun: mutmut reset everything (its configuration changed) and re-tested 3 and 4
+    meta.write_text(json.dumps({"exit_code_by_key": {f"{t}1": None, f"{t}2": None, f"{t}3": 1, f"{t}4": 0}}))
+    before = {f"{t}1": 1, f"{t}2": 36, f"{t}3": 0, f"{t}4": 0}
+
+    tool._keep_codes(tmp_path, module, before)
+
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    assert codes == {f"{t}1": 1, f"{t}2": 36, f"{t}3": 1, f"{t}4": 0}
+
+
 @pytest.mark.parametrize("in_process", [False, True])
 def test_in_process_runs_skip_the_subprocess_pass_and_the_report_calls_their_score_a_lower_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: bool

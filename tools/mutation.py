@@ -756,6 +756,18 @@ def _test_group(
     return 0
 
 
+def _keep_codes(folder: Path, module: Module, before: dict[str, int | None]) -> None:
+    """Give back the results of the last run that a rerun did not test again: mutmut forgets them all
+    when its configuration changed (a test deselected, an option added), and they still hold."""
+    meta = folder / "mutants" / f"{module.staged}.meta"
+    data = json.loads(meta.read_text())
+    codes = data["exit_code_by_key"]
+    for name, code in before.items():
+        if codes.get(name) is None and STATUS.get(code) in KILLED:
+            codes[name] = code
+    meta.write_text(json.dumps(data))
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -838,17 +850,17 @@ def rerun(
             print(f"error: {'; '.join(what)}; use `run`", file=sys.stderr)
             return 1
         _copy_tests(group, folder, base)
+        before = {m.name: _codes(folder, m) or {} for m in modules}
         names_left = [
-            n
-            for m in modules
-            for n, code in (_codes(folder, m) or {}).items()
-            if STATUS.get(code) not in KILLED
+            n for m in modules for n, code in before[m.name].items() if STATUS.get(code) not in KILLED
         ]
         if names_left:
             code = _test_group(folder, modules, names_left, max_children, in_process)
             if code != 0:
                 print(f"error: mutmut exited {code}; see {folder / 'mutmut.log'}", file=sys.stderr)
                 return code
+            for module in modules:
+                _keep_codes(folder, module, before[module.name])
         info = RunInfo(
             minutes=last["minutes"],
             max_children=last["max_children"],
