@@ -71,6 +71,7 @@ def test_a_mock_that_exits_before_listening_fails_at_once_with_its_stderr() -> N
         mock.start()
     assert time.monotonic() - started < 60  # at the mock's exit, not after startup_timeout (120 s)
     assert "--xyzzy-no-such-optionX" in str(caught.value)  # argparse's message, on stderr
+    assert str(caught.value) == "the mock did not start:\n" + "\n".join(mock.output)  # every line, as printed
     assert mock.output[-1].endswith(": --xyzzy-no-such-optionX")  # each line as printed, less its newline
     assert not mock.running() and mock.stop() is None
 
