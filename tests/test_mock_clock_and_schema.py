@@ -1,8 +1,9 @@
 """The store clock and the schema checker, in this process: what a changed default would break.
 
 The clock keeps its instants in UTC whatever the host's zone, and dates its first answer whatever
-second it is (-1 after the epoch was once taken for "none yet"). A checked array without an `items` name names its items by index, and
-the fast path (jsonschema-rs) only ever says yes about the value it was given.
+second it is (second -1, 1969-12-31T23:59:59Z, was once taken for "none yet"). A checked array
+without an `items` name names its items by index, and the fast path (jsonschema-rs) only ever says
+yes about the value it was given.
 """
 
 from __future__ import annotations
